@@ -1,0 +1,185 @@
+"""Input checks shared by every skphotoz estimator.
+
+scikit-learn's own ``validate_data`` says "Input X contains NaN" without saying
+where; a survey catalog has tens of columns and the sentinels -99/99 are finite,
+so sklearn would accept them silently. These helpers add what sklearn lacks:
+they name the band and count the rows, and they treat catalog sentinels as bad
+input rather than as magnitudes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Magnitudes that catalogs use for "not observed" or "not detected".
+SENTINELS = (-99.0, 99.0)
+
+#: Integer labels accepted for the type column: 0 = early type, 1 = late type.
+EARLY_TYPE, LATE_TYPE = 0, 1
+
+
+def _column_names(n_columns, feature_names=None):
+    if feature_names is not None and len(feature_names) == n_columns:
+        return [str(name) for name in feature_names]
+    return [f"column {j}" for j in range(n_columns)]
+
+
+def check_magnitudes(X, feature_names=None, sentinels=SENTINELS):
+    """Raise a ValueError naming each band that holds NaN, inf or a sentinel.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_bands)
+        Numeric magnitudes (already converted by ``validate_data``).
+    feature_names : sequence of str, optional
+        Band names used in the message.
+    sentinels : tuple of float
+        Values that catalogs use for missing photometry.
+
+    Returns
+    -------
+    X : ndarray
+        The input, unchanged, when it is clean.
+    """
+    X = np.asarray(X)
+    names = _column_names(X.shape[1], feature_names)
+    problems = []
+    for label, bad in (
+        ("NaN", np.isnan(X)),
+        ("inf", np.isinf(X)),
+        (f"sentinel {sentinels}", np.isin(X, sentinels)),
+    ):
+        counts = bad.sum(axis=0)
+        for j in np.flatnonzero(counts):
+            problems.append(f"{names[j]}: {counts[j]} row(s) with {label}")
+    if problems:
+        raise ValueError(
+            "Input X contains NaN, inf or catalog sentinel magnitudes, which would be "
+            "used as real photometry; nothing is dropped silently. Problems: "
+            + "; ".join(problems)
+            + ". Use skphotoz.preprocessing.SentinelToNaN with "
+            "sklearn.impute.SimpleImputer(add_indicator=True) for catalogs with missing bands."
+        )
+    return X
+
+
+def to_numeric_frame(X):
+    """Reject string magnitudes with a message naming the offending columns."""
+    if isinstance(X, pd.DataFrame):
+        bad = [str(c) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+        if bad:
+            raise ValueError(
+                f"Magnitude columns must be numeric; non-numeric column(s): {bad}."
+            )
+        return X
+    arr = np.asarray(X)
+    if arr.dtype.kind in "OUS":
+        try:
+            return arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"Magnitudes must be numeric; could not convert the input to float ({exc})."
+            ) from exc
+    return X
+
+
+def split_targets(y, type_column="type", redshift_column="redshift"):
+    """Split a joint target into type labels and spectroscopic redshifts.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples, 2), DataFrame or astropy Table
+        Column 0 (or ``type_column``) holds the type label, column 1 (or
+        ``redshift_column``) the spectroscopic redshift. A DataFrame or Table
+        without those names is read by position.
+    type_column, redshift_column : str
+        Column names for tabular targets.
+
+    Returns
+    -------
+    types : ndarray of shape (n_samples,)
+        Labels, as given (strings or integers).
+    redshift : ndarray of shape (n_samples,), float64
+
+    Examples
+    --------
+    >>> from skphotoz._validation import split_targets
+    >>> types, z = split_targets([["ET", 0.5], ["LT", 1.0]])
+    >>> list(types), z.tolist()
+    (['ET', 'LT'], [0.5, 1.0])
+    """
+    try:  # astropy Table / Row-like with named columns
+        from astropy.table import Table
+
+        if isinstance(y, Table):
+            y = y.to_pandas()
+    except ImportError:  # pragma: no cover - astropy is a hard dependency
+        pass
+    if isinstance(y, pd.DataFrame):
+        if type_column in y.columns and redshift_column in y.columns:
+            types, redshift = y[type_column].to_numpy(), y[redshift_column].to_numpy()
+        elif y.shape[1] == 2:
+            types, redshift = y.iloc[:, 0].to_numpy(), y.iloc[:, 1].to_numpy()
+        else:
+            raise ValueError(
+                f"y must have the columns {type_column!r} and {redshift_column!r} "
+                f"or exactly two columns; got columns {list(y.columns)}."
+            )
+    else:
+        arr = np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y
+        if arr.dtype.names is not None:  # structured array
+            types, redshift = arr[arr.dtype.names[0]], arr[arr.dtype.names[1]]
+        elif arr.ndim != 2 or arr.shape[1] != 2:
+            raise ValueError(
+                "y must be a joint target of shape (n_samples, 2): [type, redshift]; "
+                f"got shape {arr.shape}."
+            )
+        else:
+            types, redshift = arr[:, 0], arr[:, 1]
+    types = np.asarray(types)
+    if types.dtype.kind == "O":
+        # Mixed object columns (from an (n, 2) object array) keep numbers as
+        # Python objects; normalise to one dtype so labels compare and sort.
+        if all(isinstance(t, str) for t in types):
+            types = types.astype(str)
+        else:
+            try:
+                as_float = types.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"Type labels must be all strings or all numbers ({exc}).")
+            types = as_float.astype(np.int64) if np.all(as_float == np.round(as_float)) else as_float
+    elif types.dtype.kind == "f" and np.all(np.isfinite(types)) and np.all(types == np.round(types)):
+        types = types.astype(np.int64)
+    try:
+        redshift = np.asarray(redshift, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"The redshift column must be numeric ({exc}).") from exc
+    return types, redshift
+
+
+def check_joint_target(types, redshift):
+    """Check labels and redshifts of a training target; raise ValueError if unusable."""
+    n = len(redshift)
+    bad_z = ~np.isfinite(redshift)
+    if bad_z.any():
+        raise ValueError(
+            f"The redshift column contains {bad_z.sum()} non-finite value(s) out of {n} rows."
+        )
+    negative = redshift < 0
+    if negative.any():
+        raise ValueError(
+            f"The redshift column contains {negative.sum()} negative value(s) out of {n} rows "
+            f"(minimum {redshift.min():g}); spectroscopic redshifts must be >= 0."
+        )
+    if types.dtype.kind == "f":
+        raise ValueError(
+            "Type labels must be strings (e.g. 'ET'/'LT') or integers 0/1; got non-integer floats."
+        )
+    classes = np.unique(types)
+    if len(classes) != 2:
+        raise ValueError(
+            f"The type column must hold exactly two classes (early and late type); got "
+            f"{len(classes)} class(es): {classes.tolist()}."
+        )
+    return classes
