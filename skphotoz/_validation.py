@@ -66,6 +66,10 @@ def check_magnitudes(X, feature_names=None, sentinels=SENTINELS):
 
 def to_numeric_frame(X):
     """Reject string magnitudes with a message naming the offending columns."""
+    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
+        raise TypeError(
+            "Sparse input is not supported: magnitudes must be a dense array or DataFrame."
+        )
     if isinstance(X, pd.DataFrame):
         bad = [str(c) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
         if bad:
@@ -109,6 +113,11 @@ def split_targets(y, type_column="type", redshift_column="redshift"):
     >>> list(types), z.tolist()
     (['ET', 'LT'], [0.5, 1.0])
     """
+    if y is None:
+        raise ValueError(
+            "This estimator requires y to be passed, but the target y is None; y is the joint "
+            "target [type, redshift]."
+        )
     try:  # astropy Table / Row-like with named columns
         from astropy.table import Table
 
