@@ -73,9 +73,7 @@ def to_numeric_frame(X):
     if isinstance(X, pd.DataFrame):
         bad = [str(c) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
         if bad:
-            raise ValueError(
-                f"Magnitude columns must be numeric; non-numeric column(s): {bad}."
-            )
+            raise ValueError(f"Magnitude columns must be numeric; non-numeric column(s): {bad}.")
         return X
     arr = np.asarray(X)
     if arr.dtype.kind in "OUS":
@@ -156,9 +154,13 @@ def split_targets(y, type_column="type", redshift_column="redshift"):
             try:
                 as_float = types.astype(np.float64)
             except (TypeError, ValueError) as exc:
-                raise ValueError(f"Type labels must be all strings or all numbers ({exc}).")
-            types = as_float.astype(np.int64) if np.all(as_float == np.round(as_float)) else as_float
-    elif types.dtype.kind == "f" and np.all(np.isfinite(types)) and np.all(types == np.round(types)):
+                raise ValueError(f"Type labels must be all strings or numbers ({exc}).") from exc
+            types = (
+                as_float.astype(np.int64) if np.all(as_float == np.round(as_float)) else as_float
+            )
+    elif (
+        types.dtype.kind == "f" and np.all(np.isfinite(types)) and np.all(types == np.round(types))
+    ):
         types = types.astype(np.int64)
     try:
         redshift = np.asarray(redshift, dtype=np.float64)

@@ -235,7 +235,9 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
         return X
 
     def _network_kwargs(self):
-        base_units, base_dropout = _check_layer_spec("base_units", self.base_units, self.base_dropout)
+        base_units, base_dropout = _check_layer_spec(
+            "base_units", self.base_units, self.base_dropout
+        )
         class_units, class_dropout = _check_layer_spec(
             "class_units", self.class_units, self.class_dropout
         )

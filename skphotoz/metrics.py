@@ -76,7 +76,9 @@ def youden_j(late_true, late_pred):
     >>> youden_j([0, 0, 1, 1], [0, 1, 1, 1])
     0.5
     """
-    return true_early_type_rate(late_true, late_pred) + true_late_type_rate(late_true, late_pred) - 1
+    return (
+        true_early_type_rate(late_true, late_pred) + true_late_type_rate(late_true, late_pred) - 1
+    )
 
 
 def binary_cross_entropy(late_true, p_late, sample_weight=None):
@@ -88,12 +90,19 @@ def binary_cross_entropy(late_true, p_late, sample_weight=None):
     >>> round(binary_cross_entropy([1, 0], [0.8, 0.4]), 4)  # -(ln 0.8 + ln 0.6) / 2
     0.367
     """
-    return float(log_loss(_as_bool(late_true), np.asarray(p_late, float), labels=[False, True],
-                          sample_weight=sample_weight))
+    return float(
+        log_loss(
+            _as_bool(late_true),
+            np.asarray(p_late, float),
+            labels=[False, True],
+            sample_weight=sample_weight,
+        )
+    )
 
 
-def contingency_table(late_true, late_pred, labels=("ET", "LT"), model_name="model",
-                      truth_name="true"):
+def contingency_table(
+    late_true, late_pred, labels=("ET", "LT"), model_name="model", truth_name="true"
+):
     """Contingency table in the layout of the paper's Tables 3 and 5.
 
     Rows are the predicted classes, columns the true classes, with sums.
@@ -354,8 +363,15 @@ def make_scorers(outlier_limit=OUTLIER_LIMIT):
     >>> sorted(make_scorers())[:3]
     ['accuracy', 'bias', 'joint']
     """
-    losses = {"binary_cross_entropy", "std_delta_z", "sigma_nmad", "outlier_fraction", "mse",
-              "mae", "median_precision"}
+    losses = {
+        "binary_cross_entropy",
+        "std_delta_z",
+        "sigma_nmad",
+        "outlier_fraction",
+        "mse",
+        "mae",
+        "median_precision",
+    }
     scorers = {}
     for name in METRIC_FUNCTIONS:
         kwargs = {"limit": outlier_limit} if name == "outlier_fraction" else {}

@@ -45,7 +45,9 @@ def _dense_dropout_stack(x, units, dropouts, prefix, seed):
     for i, (n_units, rate) in enumerate(zip(units, dropouts, strict=True)):
         x = layers.Dense(n_units, activation="relu", name=f"{prefix}_dense_{i}")(x)
         if rate > 0:
-            x = layers.Dropout(rate, seed=None if seed is None else seed + i, name=f"{prefix}_dropout_{i}")(x)
+            x = layers.Dropout(
+                rate, seed=None if seed is None else seed + i, name=f"{prefix}_dropout_{i}"
+            )(x)
     return x
 
 
@@ -94,7 +96,9 @@ def build_joint_network(
     """
     inputs = keras.Input(shape=(n_features,), name="magnitudes")
     base = _dense_dropout_stack(inputs, base_units, base_dropout, "base", seed)
-    cls = _dense_dropout_stack(base, class_units, class_dropout, "class", None if seed is None else seed + 100)
+    cls = _dense_dropout_stack(
+        base, class_units, class_dropout, "class", None if seed is None else seed + 100
+    )
     p_late = layers.Dense(1, activation="sigmoid", name=CLASS_OUTPUT)(cls)
     z_in = base
     for i, n_units in enumerate(redshift_units):
@@ -102,10 +106,14 @@ def build_joint_network(
     if feed_class_probability:
         z_in = layers.Concatenate(name="concatenate")([z_in, p_late])
     redshift = layers.Dense(1, activation="linear", name=REDSHIFT_LAYER)(z_in)
-    return keras.Model(inputs, {CLASS_OUTPUT: p_late, REDSHIFT_OUTPUT: redshift}, name="joint_morph_z")
+    return keras.Model(
+        inputs, {CLASS_OUTPUT: p_late, REDSHIFT_OUTPUT: redshift}, name="joint_morph_z"
+    )
 
 
-def compile_joint_network(model, learning_rate=1e-3, class_loss_weight=1.0, redshift_loss_weight=1.0):
+def compile_joint_network(
+    model, learning_rate=1e-3, class_loss_weight=1.0, redshift_loss_weight=1.0
+):
     """Compile with the paper's losses (BCE + MSE) and RMSprop."""
     model.compile(
         optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),
@@ -128,8 +136,8 @@ def sigmoid_learning_rate(epoch, n_epochs, initial, floor_fraction=0.1, midpoint
     Examples
     --------
     >>> from skphotoz.network import sigmoid_learning_rate
-    >>> round(sigmoid_learning_rate(0, 100, 1e-3), 6), round(sigmoid_learning_rate(99, 100, 1e-3), 6)
-    (0.000994, 0.000107)
+    >>> [round(sigmoid_learning_rate(epoch, 100, 1e-3), 6) for epoch in (0, 99)]
+    [0.000994, 0.000107]
     """
     x = (epoch - midpoint * n_epochs) / max(width * n_epochs, 1e-9)
     x = min(max(x, -60.0), 60.0)
@@ -141,7 +149,9 @@ class LearningRateLogger(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            logs["learning_rate"] = float(
+                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+            )
 
 
 class TqdmEpochs(keras.callbacks.Callback):

@@ -79,7 +79,11 @@ class SentinelToNaN(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """Return a float copy of ``X`` with sentinels replaced by NaN."""
         check_is_fitted(self)
         X = validate_data(
-            self, to_numeric_frame(X), reset=False, ensure_all_finite=False, dtype=np.float64,
+            self,
+            to_numeric_frame(X),
+            reset=False,
+            ensure_all_finite=False,
+            dtype=np.float64,
             copy=True,
         )
         X[self._missing(X)] = np.nan

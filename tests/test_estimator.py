@@ -1,5 +1,4 @@
 import numpy as np
-import pandas as pd
 import pytest
 from astropy.table import Table
 
@@ -54,19 +53,20 @@ def test_dataframe_and_astropy_targets_with_named_columns(joint_frame):
     model.fit(X, y_named)
     assert model.feature_names_in_.tolist() == list(X.columns)
     ref = JointMorphZ(**TINY).fit(X.to_numpy(), y.to_numpy(dtype=object))
-    np.testing.assert_allclose(model.predict_redshift(X), ref.predict_redshift(X.to_numpy()),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        model.predict_redshift(X), ref.predict_redshift(X.to_numpy()), rtol=1e-5
+    )
     table = Table.from_pandas(y_named)
     from_table = JointMorphZ(type_column="MORPH", redshift_column="Z_SPEC", **TINY).fit(X, table)
-    np.testing.assert_allclose(from_table.predict_redshift(X), model.predict_redshift(X),
-                               rtol=1e-5)
+    np.testing.assert_allclose(from_table.predict_redshift(X), model.predict_redshift(X), rtol=1e-5)
 
 
 def test_score_is_joint_total_loss(joint_sample):
     X, y, types, redshift = joint_sample
     model = JointMorphZ(**TINY).fit(X, y)
-    expected = joint_score(types == "LT", model.predict_proba(X)[:, 1], redshift,
-                           model.predict_redshift(X))
+    expected = joint_score(
+        types == "LT", model.predict_proba(X)[:, 1], redshift, model.predict_redshift(X)
+    )
     assert model.score(X, y) == pytest.approx(expected)
     assert model.score(X, y) < 0
 
@@ -94,21 +94,25 @@ def test_fixed_protocol_follows_the_sigmoid_schedule(joint_sample):
 def test_paper_protocol_stops_on_class_loss_and_reduces_lr_on_redshift_loss(joint_sample):
     X, y, _, _ = joint_sample
     params = {**TINY, "epochs": 400, "learning_rate": 0.05}
-    model = JointMorphZ(protocol="paper", early_stopping_patience=2, lr_reduce_patience=1,
-                        **params).fit(X, y)
+    model = JointMorphZ(
+        protocol="paper", early_stopping_patience=2, lr_reduce_patience=1, **params
+    ).fit(X, y)
     assert model.n_epochs_ < 400
     val = model.history_["val_p_late_loss"]
     # EarlyStopping fires exactly `patience` epochs after the best class loss
     assert len(val) - 1 - int(np.argmin(val)) == 2
     rates = np.array(model.history_["learning_rate"])
     assert rates.min() < 0.05 * 0.95  # ReduceLROnPlateau(factor 0.9) fired
-    np.testing.assert_allclose(np.unique(np.round(rates / 0.05, 6)) ** 0 , 1)
+    np.testing.assert_allclose(np.unique(np.round(rates / 0.05, 6)) ** 0, 1)
 
 
 def test_total_loss_protocol_monitors_total_validation_loss(joint_sample):
     X, y, _, _ = joint_sample
-    model = JointMorphZ(protocol="total_loss", early_stopping_patience=3,
-                        **{**TINY, "epochs": 300, "learning_rate": 0.05}).fit(X, y)
+    model = JointMorphZ(
+        protocol="total_loss",
+        early_stopping_patience=3,
+        **{**TINY, "epochs": 300, "learning_rate": 0.05},
+    ).fit(X, y)
     val = model.history_["val_loss"]
     assert len(val) - 1 - int(np.argmin(val)) == 3
 

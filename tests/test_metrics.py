@@ -20,8 +20,9 @@ def test_classification_metrics_hand_computed():
 
 
 def test_contingency_table_layout():
-    table = metrics.contingency_table([0, 0, 0, 1, 1], [0, 0, 1, 1, 0], model_name="DNN",
-                                      truth_name="OTELO")
+    table = metrics.contingency_table(
+        [0, 0, 0, 1, 1], [0, 0, 1, 1, 0], model_name="DNN", truth_name="OTELO"
+    )
     assert list(table.index) == ["ET_DNN", "LT_DNN", "Sum"]
     assert list(table.columns) == ["ET_OTELO", "LT_OTELO", "Sum"]
     assert table.to_numpy().tolist() == [[2, 1, 3], [1, 1, 2], [3, 2, 5]]
@@ -72,10 +73,24 @@ def test_joint_score_is_minus_total_loss():
 
 def test_scorers_cover_every_figure():
     names = set(metrics.SCORERS)
-    for required in ["joint", "accuracy", "true_early_type_rate", "true_late_type_rate",
-                     "roc_auc", "neg_binary_cross_entropy", "youden_j", "mean_delta_z",
-                     "neg_std_delta_z", "neg_sigma_nmad", "neg_outlier_fraction", "bias",
-                     "neg_mse", "neg_mae", "residual_intercept", "residual_slope"]:
+    for required in [
+        "joint",
+        "accuracy",
+        "true_early_type_rate",
+        "true_late_type_rate",
+        "roc_auc",
+        "neg_binary_cross_entropy",
+        "youden_j",
+        "mean_delta_z",
+        "neg_std_delta_z",
+        "neg_sigma_nmad",
+        "neg_outlier_fraction",
+        "bias",
+        "neg_mse",
+        "neg_mae",
+        "residual_intercept",
+        "residual_slope",
+    ]:
         assert required in names
     with pytest.raises(ValueError, match="Unknown metric"):
         metrics.JointScorer("not_a_metric")

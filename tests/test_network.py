@@ -5,7 +5,9 @@ from skphotoz.network import ARCHITECTURES, build_joint_network, sigmoid_learnin
 
 
 def _dense_units(model):
-    return {layer.name: layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)}
+    return {
+        layer.name: layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)
+    }
 
 
 def _dropout_rates(model):

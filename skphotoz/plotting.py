@@ -1,0 +1,185 @@
+"""Figures in the style of de Diego et al. (2021).
+
+Each function draws on a given Matplotlib ``ax`` (or a new figure), returns
+the Figure, and saves it when ``path`` is given. The Agg backend is used
+when no display is present, so the functions work on a headless node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib
+
+if matplotlib.get_backend().lower() not in {"agg", "pdf", "svg", "ps", "cairo"}:
+    try:  # a headless machine: never try to open a window
+        import os
+
+        if not os.environ.get("DISPLAY"):
+            matplotlib.use("Agg")
+    except Exception:  # pragma: no cover - backend already fixed by the user
+        pass
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
+
+from .metrics import OUTLIER_LIMIT  # noqa: E402
+
+
+def _figure(ax, figsize=(5.5, 5.0)):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+    return ax.figure, ax
+
+
+def _finish(fig, path):
+    if path is not None:
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    return fig
+
+
+def plot_zphot_vs_zspec(
+    z_spec, z_phot, label=None, ax=None, outlier_limit=OUTLIER_LIMIT, path=None
+):
+    """Photometric against spectroscopic redshift with the outlier limits (paper Fig. 6).
+
+    Parameters
+    ----------
+    z_spec : array-like of shape (n,)
+    z_phot : array-like of shape (n,) or mapping of label -> array
+        One estimator, or several to overlay (e.g. the network and the SED
+        baseline).
+    label : str, optional
+        Legend entry for a single estimator.
+    ax : matplotlib Axes, optional
+    outlier_limit : float, default=0.15
+        Draws z_phot = z_spec +/- limit * (1 + z_spec).
+    path : str or path-like, optional
+        Save the figure there.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from skphotoz.plotting import plot_zphot_vs_zspec
+    >>> fig = plot_zphot_vs_zspec([0.1, 0.5, 1.0], [0.12, 0.45, 1.3], label="net")
+    """
+    fig, ax = _figure(ax)
+    z_spec = np.asarray(z_spec, dtype=float)
+    series = z_phot if isinstance(z_phot, Mapping) else {label or "z_phot": z_phot}
+    markers = ["o", "+", "s", "x"]
+    for (name, values), marker in zip(series.items(), markers * 4, strict=False):
+        filled = marker in "os"
+        ax.scatter(
+            z_spec,
+            np.asarray(values, dtype=float),
+            s=12,
+            marker=marker,
+            label=name,
+            alpha=0.6,
+            linewidths=0.8,
+            **({"edgecolors": "none"} if filled else {}),
+        )
+    top = 1.05 * max(np.max(z_spec), *(np.max(np.asarray(v, float)) for v in series.values()))
+    grid = np.linspace(0, top, 100)
+    ax.plot(grid, grid, color="tab:blue", lw=2, label="z_phot = z_spec")
+    for sign in (-1, 1):
+        ax.plot(
+            grid,
+            grid + sign * outlier_limit * (1 + grid),
+            "--",
+            color="tab:blue",
+            lw=0.8,
+            label=f"|dz|/(1+z) = {outlier_limit}" if sign > 0 else None,
+        )
+    ax.set(xlim=(0, top), ylim=(0, top), xlabel="z_spec", ylabel="z_phot")
+    ax.legend(loc="upper left", fontsize=8)
+    return _finish(fig, path)
+
+
+def plot_roc(late_true, p_late, threshold=0.5, youden_threshold=None, ax=None, path=None):
+    """ROC curve with the 0.5 and Youden points and iso-accuracy lines (paper Fig. 5).
+
+    Axes follow the paper: x is the True LT Rate (specificity, decreasing to
+    the right), y the True ET Rate (sensitivity); early type is the class
+    being detected, with score 1 - P(LT).
+
+    Parameters
+    ----------
+    late_true : array-like of bool
+        True for late-type galaxies.
+    p_late : array-like of float
+        P(LT) from any classifier.
+    threshold : float, default=0.5
+        The default threshold point (cyan square).
+    youden_threshold : float, optional
+        The Youden threshold on P(LT) (magenta circle); computed from the
+        curve when omitted.
+    ax : matplotlib Axes, optional
+    path : str or path-like, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from skphotoz.plotting import plot_roc
+    >>> fig = plot_roc([0, 0, 1, 1, 1], [0.2, 0.6, 0.7, 0.9, 0.4])
+    """
+    late_true = np.asarray(late_true, dtype=bool)
+    p_late = np.asarray(p_late, dtype=float)
+    fpr, tpr, score_thresholds = roc_curve(~late_true, 1.0 - p_late)
+    true_lt_rate, true_et_rate = 1.0 - fpr, tpr
+    fig, ax = _figure(ax)
+    ax.step(true_lt_rate, true_et_rate, where="post", color="black", lw=1.5, label="ROC")
+
+    def rates_at(t):
+        early_pred = p_late < t
+        return np.mean(~early_pred[late_true]), np.mean(early_pred[~late_true])
+
+    if youden_threshold is None:
+        best = int(np.argmax(tpr - fpr))
+        youden_threshold = float(1.0 - score_thresholds[best]) if best > 0 else 1.0
+        youden_point = (true_lt_rate[best], true_et_rate[best])
+    else:
+        youden_point = rates_at(youden_threshold)
+    default_point = rates_at(threshold)
+
+    n_late, n_early = late_true.sum(), (~late_true).sum()
+    prevalence = n_late / max(n_early, 1)  # the paper's p_c = N_LT / N_ET
+    grid = np.linspace(0, 1, 50)
+    for point, color in ((default_point, "tab:red"), (youden_point, "tab:red")):
+        # Balanced sample: accuracy = (R_ET + R_LT) / 2 is constant along slope -1.
+        ax.plot(grid, point[1] - (grid - point[0]), color=color, lw=0.7, alpha=0.7)
+        # The sample's own prevalence: A = (R_ET + p_c R_LT) / (p_c + 1).
+        ax.plot(grid, point[1] - prevalence * (grid - point[0]), ":", color="gray", lw=0.9)
+    ax.plot(
+        grid,
+        -prevalence * (grid - 1.0),
+        color="orange",
+        lw=1.2,
+        label=f"baseline (all LT), accuracy {n_late / len(late_true):.2f}",
+    )
+    ax.plot(*default_point, "s", color="cyan", mec="black", ms=8, label=f"p = {threshold:g}")
+    ax.plot(
+        *youden_point,
+        "o",
+        color="magenta",
+        mec="black",
+        ms=8,
+        label=f"Youden p_J = {youden_threshold:.3f}",
+    )
+    ax.plot([1, 0], [0, 1], ":", color="black", lw=0.6)
+    ax.set(
+        xlim=(1.02, -0.02),
+        ylim=(-0.02, 1.02),
+        xlabel="True LT Rate",
+        ylabel="True ET Rate",
+        aspect="equal",
+    )
+    ax.legend(loc="lower right", fontsize=8)
+    return _finish(fig, path)
