@@ -194,3 +194,103 @@ def load_demo(n_samples=None, random_state=0, return_X_y=False, early_type_fract
         bands=list(DEMO_BANDS),
         DESCR=load_demo.__doc__,
     )
+
+
+# ------------------------------------------------------------ real catalogs
+CNOC2_BANDS = ("U", "B", "V", "R", "I")
+SDSS_BANDS = ("u", "g", "r", "i", "z")
+#: CNOC2 spectral classes: 2 absorption-line (early type), 4 intermediate and
+#: 5 emission-line (late type); 6 (AGN) has no type and is left out.
+CNOC2_TYPES = {2: "ET", 4: "LT", 5: "LT"}
+_SDSS_MATCH_ARCSEC = 3.0
+
+
+def _require(path):
+    if not path.exists():
+        raise FileNotFoundError(
+            f"Expected {path}. Point skphotoz at the data folder with data_home=... or the "
+            f"{DATA_HOME_ENV} environment variable (a folder laid out like shared/data)."
+        )
+    return path
+
+
+def _data_folder(data_home, name):
+    home = shared_data_home(data_home)
+    if home is None:
+        raise FileNotFoundError(
+            f"No survey data folder found for {name!r}: pass data_home=... or set "
+            f"{DATA_HOME_ENV} (a folder with {name}/ inside, laid out like shared/data)."
+        )
+    return home / name
+
+
+def load_cnoc2(data_home=None, with_sdss=False, complete=True, return_X_y=False):
+    """CNOC2 0223+00 galaxies: UBVRI magnitudes, spectroscopic z, spectral types.
+
+    Source: CNOC2 Field Galaxy Redshift Survey (Yee et al. 2000, ApJS 129,
+    475), the 0223+00 patch as kept in the kcorrect repository (BSD-3), files
+    ``cnoc2/cnoc2.fits`` (+ ``cnoc2-obj.fits``, ``cnoc2-childobj.fits`` for
+    SDSS). Types from the spectral class SC: 2 (absorption-line) is early
+    type (ET); 4 (intermediate) and 5 (emission-line) are late type (LT);
+    the 10 AGN (SC = 6) have no type and are left out (counted in
+    ``DESCR``). Magnitudes are CNOC2's Vega-like UBVRI with 0 meaning "not
+    measured".
+
+    Parameters
+    ----------
+    data_home : path-like, optional
+        Folder containing ``cnoc2/`` (default: see :func:`shared_data_home`).
+    with_sdss : bool, default=False
+        Add SDSS ugriz AB model magnitudes of the counterpart matched within
+        3 arcsec (851 of the 1255 objects); unmatched rows get NaN.
+    complete : bool, default=True
+        Keep only galaxies with every band measured (1168 with UBVRI). With
+        False, missing bands are NaN.
+    return_X_y : bool, default=False
+
+    Returns
+    -------
+    Bunch with ``data`` (magnitudes), ``target`` (``type``, ``redshift``),
+    ``frame`` (everything) and ``DESCR``; or ``(data, target)``.
+    """
+    from astropy.table import Table
+    from sklearn.utils import Bunch
+
+    folder = _data_folder(data_home, "cnoc2")
+    table = Table.read(_require(folder / "cnoc2.fits"))
+    mags = np.asarray(table["UBVRI"], dtype=float)
+    mags[mags <= 0] = np.nan
+    frame = pd.DataFrame(mags, columns=list(CNOC2_BANDS))
+    frame["redshift"] = np.asarray(table["Z"], dtype=float)
+    spectral_class = np.asarray(table["SC"], dtype=float).astype(int)
+    frame["spectral_class"] = spectral_class
+    frame["type"] = pd.Series(spectral_class).map(CNOC2_TYPES)
+    frame["ra"] = np.asarray(table["RA"], dtype=float)
+    frame["dec"] = np.asarray(table["DEC"], dtype=float)
+    bands = list(CNOC2_BANDS)
+    if with_sdss:
+        match = Table.read(_require(folder / "cnoc2-obj.fits"))
+        child = Table.read(_require(folder / "cnoc2-childobj.fits"))
+        close = np.asarray(match["MATCHDIST"], dtype=float) * 3600 < _SDSS_MATCH_ARCSEC
+        flux = np.asarray(child["MODELFLUX"], dtype=float)
+        good = close[:, None] & (flux > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sdss = np.where(good, 22.5 - 2.5 * np.log10(flux), np.nan)
+        for j, band in enumerate(SDSS_BANDS):
+            frame[f"sdss_{band}"] = sdss[:, j]
+        bands += [f"sdss_{band}" for band in SDSS_BANDS]
+    n_agn = int((spectral_class == 6).sum())
+    frame = frame[frame["type"].notna()]
+    n_incomplete = int(frame[bands].isna().any(axis=1).sum())
+    if complete:
+        frame = frame[frame[bands].notna().all(axis=1)]
+    frame = frame.reset_index(drop=True)
+    X, y = frame[bands], frame[["type", "redshift"]]
+    if return_X_y:
+        return X, y
+    descr = (
+        f"{load_cnoc2.__doc__}\nThis load: {len(frame)} galaxies; {n_agn} AGN left out; "
+        f"{n_incomplete} typed galaxies with a missing band "
+        f"{'removed' if complete else 'kept, as NaN'}."
+    )
+    return Bunch(data=X, target=y, frame=frame, feature_names=bands, DESCR=descr)

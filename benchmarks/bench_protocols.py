@@ -1,0 +1,135 @@
+"""Which training settings should be the default? Measured on real samples.
+
+Every contender sees the same stratified K-fold splits of the same data; the
+RF pair (one random forest for the type, one for z, on the same magnitudes)
+is the bar the network has to clear on both tasks. Results go to
+docs/benchmarks.md.
+
+    python benchmarks/bench_protocols.py [--folds 5] [--n-demo 3000] [--out results.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.metrics import balanced_accuracy_score
+
+from skphotoz import JointMorphZ
+from skphotoz.datasets import load_cnoc2, load_demo, shared_data_home
+from skphotoz.metrics import classification_metrics, photoz_metrics
+from skphotoz.model_selection import StratifiedTypeKFold
+
+CONTENDERS = {
+    "paper (literal)": {"protocol": "paper", "epochs": 1000},
+    "total_loss p20": {"protocol": "total_loss", "epochs": 1000, "early_stopping_patience": 20},
+    "fixed 300": {"protocol": "fixed", "epochs": 300},
+    "fixed 300 lr3e-3": {"protocol": "fixed", "epochs": 300, "learning_rate": 3e-3},
+    "fixed 300 zw10": {"protocol": "fixed", "epochs": 300, "redshift_loss_weight": 10.0},
+    "fixed 600": {"protocol": "fixed", "epochs": 600},
+}
+
+
+class RandomForestPair:
+    """Two independent forests: the 'separate models' baseline."""
+
+    def __init__(self, random_state=0):
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        self.cls = RandomForestClassifier(300, random_state=self.random_state, n_jobs=1)
+        self.reg = RandomForestRegressor(300, random_state=self.random_state, n_jobs=1)
+        self.cls.fit(X, y["type"])
+        self.reg.fit(X, y["redshift"])
+        return self
+
+    def p_late_and_z(self, X):
+        late = list(self.cls.classes_).index("LT")
+        return self.cls.predict_proba(X)[:, late], self.reg.predict(X)
+
+
+def evaluate(name, params, X, y, train, test, fold):
+    start = time.perf_counter()
+    if params is None:
+        model = RandomForestPair().fit(X.iloc[train], y.iloc[train])
+        p_late, z_phot = model.p_late_and_z(X.iloc[test])
+        epochs = np.nan
+    else:
+        model = JointMorphZ(random_state=fold, **params).fit(X.iloc[train], y.iloc[train])
+        p_late = model.predict_proba(X.iloc[test])[:, 1]
+        z_phot = model.predict_redshift(X.iloc[test])
+        epochs = model.n_epochs_
+    late_true = (y["type"].iloc[test] == "LT").to_numpy()
+    z_spec = y["redshift"].iloc[test].to_numpy()
+    row = {"contender": name, "fold": fold, "epochs_run": epochs,
+           "fit_seconds": time.perf_counter() - start}
+    row.update(classification_metrics(late_true, p_late))
+    row["balanced_accuracy"] = balanced_accuracy_score(late_true, p_late >= 0.5)
+    row.update(photoz_metrics(z_spec, z_phot))
+    return row
+
+
+def run(sample, X, y, folds, n_jobs):
+    cv = StratifiedTypeKFold(folds, shuffle=True, random_state=0)
+    splits = list(cv.split(X, y))
+    jobs = [(name, params) for name, params in [("RF pair", None), *CONTENDERS.items()]]
+    rows = Parallel(n_jobs=n_jobs, verbose=5)(
+        delayed(evaluate)(name, params, X, y, tr, te, k)
+        for name, params in jobs
+        for k, (tr, te) in enumerate(splits)
+    )
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "sample", sample)
+    return frame
+
+
+def summarise(frame):
+    metrics = ["roc_auc", "balanced_accuracy", "accuracy", "binary_cross_entropy", "sigma_nmad",
+               "std_delta_z", "outlier_fraction", "mse", "epochs_run"]
+    out = []
+    for (sample, name), group in frame.groupby(["sample", "contender"], sort=False):
+        rf = frame[(frame["sample"] == sample) & (frame["contender"] == "RF pair")]
+        row = {"sample": sample, "contender": name}
+        for m in metrics:
+            values = group[m].to_numpy(float)
+            sem = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.nan
+            row[m] = f"{values.mean():.4f} ± {sem:.4f}"
+        # Paired over folds: positive = better than the RF pair.
+        for m, sign in [("roc_auc", 1), ("balanced_accuracy", 1), ("sigma_nmad", -1),
+                        ("outlier_fraction", -1), ("mse", -1)]:
+            diff = sign * (group[m].to_numpy() - rf[m].to_numpy())
+            row[f"gain_{m}"] = f"{diff.mean():+.4f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):.4f}"
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--n-demo", type=int, default=3000)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--out", default="bench_protocols.csv")
+    args = parser.parse_args()
+    frames = []
+    if shared_data_home() is not None:
+        X, y = load_cnoc2(return_X_y=True)
+        frames.append(run("CNOC2 UBVRI", X, y, args.folds, args.n_jobs))
+    else:
+        print("../shared/data absent: CNOC2 skipped")
+    X, y = load_demo(n_samples=args.n_demo, random_state=0, return_X_y=True)
+    frames.append(run("demo SDSS+2MASS", X, y, args.folds, args.n_jobs))
+    frame = pd.concat(frames, ignore_index=True)
+    frame.to_csv(args.out, index=False)
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(summarise(frame).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
