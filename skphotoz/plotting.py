@@ -183,3 +183,44 @@ def plot_roc(late_true, p_late, threshold=0.5, youden_threshold=None, ax=None, p
     )
     ax.legend(loc="lower right", fontsize=8)
     return _finish(fig, path)
+
+
+def plot_redshift_residuals(z_spec, z_phot, ax=None, level=0.99, label=None, path=None):
+    """Residuals dz = z_phot - z_spec against z_spec, with the OLS line (paper Fig. 7).
+
+    Draws the least-squares line and its ``level`` confidence band (for the
+    mean residual) and prediction band (for a new galaxy), from the usual
+    Student-t formulas of simple linear regression.
+
+    Examples
+    --------
+    >>> from skphotoz.plotting import plot_redshift_residuals
+    >>> fig = plot_redshift_residuals([0.1, 0.5, 0.9, 1.2], [0.2, 0.5, 0.8, 1.0])
+    """
+    from scipy import stats
+
+    z_spec = np.asarray(z_spec, dtype=float)
+    dz = np.asarray(z_phot, dtype=float) - z_spec
+    fig, ax = _figure(ax, figsize=(6.0, 3.5))
+    ax.scatter(z_spec, dz, marker="+", s=18, color="black", linewidths=0.7, label=label)
+    n = len(z_spec)
+    slope, intercept = np.polyfit(z_spec, dz, 1)
+    grid = np.linspace(z_spec.min(), z_spec.max(), 100)
+    fit = intercept + slope * grid
+    resid = dz - (intercept + slope * z_spec)
+    s = np.sqrt(np.sum(resid**2) / max(n - 2, 1))
+    sxx = np.sum((z_spec - z_spec.mean()) ** 2)
+    t = stats.t.ppf(0.5 + level / 2, max(n - 2, 1))
+    conf = t * s * np.sqrt(1 / n + (grid - z_spec.mean()) ** 2 / sxx)
+    pred = t * s * np.sqrt(1 + 1 / n + (grid - z_spec.mean()) ** 2 / sxx)
+    ax.plot(grid, fit, color="green", lw=2.5, label=f"fit: {intercept:.3f} {slope:+.3f} z")
+    for band, style, color, name in (
+        (conf, "--", "tab:blue", "confidence"),
+        (pred, ":", "tab:red", "prediction"),
+    ):
+        ax.plot(grid, fit + band, style, color=color, lw=1, label=f"{level:.0%} {name} band")
+        ax.plot(grid, fit - band, style, color=color, lw=1)
+    ax.axhline(0, color="gray", lw=0.5)
+    ax.set(xlabel="z_spec", ylabel="z_phot - z_spec")
+    ax.legend(fontsize=7, loc="best")
+    return _finish(fig, path)

@@ -64,3 +64,17 @@ def test_quickstart_example_runs(capsys):
     assert model.n_epochs_ == 2
     printed = capsys.readouterr().out
     assert "JointMorphZ" in printed and "two random forests" in printed
+
+
+def test_compare_command_prints_both_estimators(tmp_path):
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(
+        main, ["compare", "-o", str(out), "--n-galaxies", "300", "--epochs", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "JointMorphZ" in result.output and "SED templates" in result.output
+    assert "n_outliers" in result.output and "residual_slope" in result.output
+    table = pd.read_csv(out / "compare_metrics.csv", index_col=0)
+    assert list(table.columns) == ["JointMorphZ", "SED templates"]
+    for name in ["compare_zphot_vs_zspec.png", "compare_residuals.png"]:
+        assert (out / name).stat().st_size > 5000
