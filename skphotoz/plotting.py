@@ -22,7 +22,6 @@ if matplotlib.get_backend().lower() not in {"agg", "pdf", "svg", "ps", "cairo"}:
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
 
 from .metrics import OUTLIER_LIMIT  # noqa: E402
 
@@ -103,23 +102,37 @@ def plot_zphot_vs_zspec(
 def plot_roc(late_true, p_late, threshold=0.5, youden_threshold=None, ax=None, path=None):
     """ROC curve with the 0.5 and Youden points and iso-accuracy lines (paper Fig. 5).
 
-    Axes follow the paper: x is the True LT Rate (specificity, decreasing to
-    the right), y the True ET Rate (sensitivity); early type is the class
-    being detected, with score 1 - P(LT).
+    Axes follow the paper: x is the True LT Rate (specificity), decreasing
+    to the right, and y the True ET Rate (sensitivity), so the curve climbs
+    from (1, 0), where every galaxy is called LT, to (0, 1). Drawn as in
+    Fig. 5:
+
+    * the stepped ROC curve (black);
+    * the cyan square at ``threshold`` and the magenta circle at p_J;
+    * through both points, iso-accuracy lines for a balanced sample (red,
+      R_ET + R_LT constant) and for this sample (gray dotted,
+      A = (R_ET + p_c R_LT) / (p_c + 1) constant with p_c = N_LT / N_ET);
+      lines of equal accuracy meet on the descending diagonal R_ET = R_LT
+      (black dotted);
+    * the baseline iso-accuracy line through (1, 0) (orange): the accuracy
+      N_LT / N of calling every galaxy LT (through (0, 1), all ET, when
+      early types dominate the sample).
 
     Parameters
     ----------
-    late_true : array-like of bool
-        True for late-type galaxies.
-    p_late : array-like of float
-        P(LT) from any classifier.
+    late_true : array-like of shape (n,)
+        True for late-type galaxies (type labels "ET"/"LT" or 0/1 work too).
+    p_late : array-like of shape (n,)
+        P(LT) from any classifier; late type when p >= threshold.
     threshold : float, default=0.5
         The default threshold point (cyan square).
     youden_threshold : float, optional
-        The Youden threshold on P(LT) (magenta circle); computed from the
-        curve when omitted.
+        p_J (magenta circle), e.g. learned on training data; found on these
+        scores with :func:`skphotoz.thresholding.youden_threshold` when
+        omitted.
     ax : matplotlib Axes, optional
     path : str or path-like, optional
+        Save the figure there.
 
     Returns
     -------
@@ -130,50 +143,72 @@ def plot_roc(late_true, p_late, threshold=0.5, youden_threshold=None, ax=None, p
     >>> from skphotoz.plotting import plot_roc
     >>> fig = plot_roc([0, 0, 1, 1, 1], [0.2, 0.6, 0.7, 0.9, 0.4])
     """
-    late_true = np.asarray(late_true, dtype=bool)
-    p_late = np.asarray(p_late, dtype=float)
-    fpr, tpr, score_thresholds = roc_curve(~late_true, 1.0 - p_late)
-    true_lt_rate, true_et_rate = 1.0 - fpr, tpr
+    from .thresholding import _late_mask, _late_scores
+    from .thresholding import youden_threshold as find_youden
+
+    late_true, _, _, _ = _late_mask(late_true)
+    p_late = _late_scores(p_late)
+    roc = find_youden(late_true, p_late)
+    if youden_threshold is None:
+        youden_threshold = roc["threshold"]
+    # Late type positive: tpr is the True LT Rate, 1 - fpr the True ET Rate.
+    true_lt_rate, true_et_rate = roc["tpr"], 1.0 - roc["fpr"]
     fig, ax = _figure(ax)
-    ax.step(true_lt_rate, true_et_rate, where="post", color="black", lw=1.5, label="ROC")
+    ax.plot(true_lt_rate, true_et_rate, color="black", lw=1.5, label="ROC")
 
     def rates_at(t):
-        early_pred = p_late < t
-        return np.mean(~early_pred[late_true]), np.mean(early_pred[~late_true])
+        late_pred = p_late >= t
+        return np.mean(late_pred[late_true]), np.mean(~late_pred[~late_true])
 
-    if youden_threshold is None:
-        best = int(np.argmax(tpr - fpr))
-        youden_threshold = float(1.0 - score_thresholds[best]) if best > 0 else 1.0
-        youden_point = (true_lt_rate[best], true_et_rate[best])
-    else:
-        youden_point = rates_at(youden_threshold)
-    default_point = rates_at(threshold)
-
-    n_late, n_early = late_true.sum(), (~late_true).sum()
-    prevalence = n_late / max(n_early, 1)  # the paper's p_c = N_LT / N_ET
+    default_point, youden_point = rates_at(threshold), rates_at(youden_threshold)
+    n_late, n_early = int(late_true.sum()), int((~late_true).sum())
+    prevalence = n_late / n_early  # the paper's p_c = N_LT / N_ET
     grid = np.linspace(0, 1, 50)
-    for point, color in ((default_point, "tab:red"), (youden_point, "tab:red")):
-        # Balanced sample: accuracy = (R_ET + R_LT) / 2 is constant along slope -1.
-        ax.plot(grid, point[1] - (grid - point[0]), color=color, lw=0.7, alpha=0.7)
-        # The sample's own prevalence: A = (R_ET + p_c R_LT) / (p_c + 1).
-        ax.plot(grid, point[1] - prevalence * (grid - point[0]), ":", color="gray", lw=0.9)
+    for k, (x0, y0) in enumerate((default_point, youden_point)):
+        ax.plot(
+            grid,
+            y0 - (grid - x0),
+            color="tab:red",
+            lw=0.8,
+            label="iso-accuracy, balanced sample" if k == 0 else None,
+        )
+        ax.plot(
+            grid,
+            y0 - prevalence * (grid - x0),
+            ":",
+            color="gray",
+            lw=1.0,
+            label=f"iso-accuracy, this sample (N_LT/N_ET = {prevalence:.1f})" if k == 0 else None,
+        )
+    # Baseline: every galaxy given the majority type (all LT in the paper,
+    # the point (1, 0)); its iso-accuracy line has this sample's slope.
+    base_late = n_late >= n_early
+    base_x, base_y = (1.0, 0.0) if base_late else (0.0, 1.0)
     ax.plot(
         grid,
-        -prevalence * (grid - 1.0),
+        base_y - prevalence * (grid - base_x),
         color="orange",
         lw=1.2,
-        label=f"baseline (all LT), accuracy {n_late / len(late_true):.2f}",
+        label=f"baseline (all {'LT' if base_late else 'ET'}), accuracy "
+        f"{max(n_late, n_early) / (n_late + n_early):.2f}",
     )
-    ax.plot(*default_point, "s", color="cyan", mec="black", ms=8, label=f"p = {threshold:g}")
+    ax.plot([0, 1], [0, 1], ":", color="black", lw=0.7, label="True ET Rate = True LT Rate")
+    ax.plot(
+        *default_point,
+        "s",
+        color="cyan",
+        mec="black",
+        ms=8,
+        label=f"p = {threshold:g} ({default_point[0]:.3f}, {default_point[1]:.3f})",
+    )
     ax.plot(
         *youden_point,
         "o",
         color="magenta",
         mec="black",
         ms=8,
-        label=f"Youden p_J = {youden_threshold:.3f}",
+        label=f"Youden p_J = {youden_threshold:.3f} ({youden_point[0]:.3f}, {youden_point[1]:.3f})",
     )
-    ax.plot([1, 0], [0, 1], ":", color="black", lw=0.6)
     ax.set(
         xlim=(1.02, -0.02),
         ylim=(-0.02, 1.02),
@@ -181,7 +216,7 @@ def plot_roc(late_true, p_late, threshold=0.5, youden_threshold=None, ax=None, p
         ylabel="True ET Rate",
         aspect="equal",
     )
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=7)
     return _finish(fig, path)
 
 

@@ -7,11 +7,43 @@ ROC curve instead (p_J = 0.897). J + 1 is twice the balanced accuracy, so
 this is the threshold that scikit-learn's
 ``TunedThresholdClassifierCV(scoring="balanced_accuracy")`` finds; the ROC
 curve gives it exactly, without a threshold grid.
+
+Conventions
+-----------
+* Scores are p = P(LT), as the paper's sigmoid output; a galaxy is late type
+  when p >= threshold ("p < p_th as ET, LT otherwise", Sect. 3.1).
+* The ROC arrays (``fpr_``, ``tpr_``, ``thresholds_``) take the late type as
+  the positive class with score p, so that ``roc_curve``'s rule
+  "positive when score >= threshold" *is* the paper's rule, ties included,
+  and ``thresholds_`` are values of P(LT). The paper's Fig. 5 names the axes
+  the other way round (ET as "sensitivity"): its True LT Rate is ``tpr_`` and
+  its True ET Rate is ``1 - fpr_``. J is the same either way.
+* Type labels are sorted: ``classes_[1]`` is the late type ("LT", 1 or True).
+
+Probability calibration
+-----------------------
+Youden's J uses only the ranking of the scores, so a strictly increasing
+recalibration (Platt scaling) leaves the ROC curve and J unchanged; it moves
+the value of p_J. To calibrate P(LT) of a fitted joint model on held-out
+galaxies (the paper cites Platt scaling and isotonic regression)::
+
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+    calibrated = CalibratedClassifierCV(
+        FrozenEstimator(TypeClassifier(fitted_joint_model)), method="sigmoid"
+    ).fit(X_calibration, types_calibration)
+    p_late = calibrated.predict_proba(X_new)[:, 1]
+
+:class:`TypeClassifier` is needed because ``CalibratedClassifierCV`` trains
+and scores a classifier with a 1-D ``y``, while a joint model needs
+``[type, z]``.
 """
 
 from __future__ import annotations
 
 import numbers
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,85 +58,150 @@ from sklearn.base import (
 )
 from sklearn.metrics import roc_curve
 from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import split_targets
-from .metrics import contingency_table, true_early_type_rate, true_late_type_rate
+from .metrics import contingency_table
+
+#: The paper's default threshold on P(LT) (Table 3).
+DEFAULT_THRESHOLD = 0.5
 
 
+# ------------------------------------------------------------------ inputs
 def _late_scores(scores):
-    scores = np.asarray(scores, dtype=float)
-    if scores.ndim == 2 and scores.shape[1] in (1, 2):
-        scores = scores[:, -1]  # predict_proba output: the last column is P(LT)
-    if scores.ndim != 1:
+    """P(LT) as a finite 1-D float array, from (n,), (n, 1) or (n, 2) input."""
+    arr = np.asarray(scores)
+    try:
+        arr = arr.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"scores must be numeric P(LT) values ({exc}).") from exc
+    if arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[1] not in (1, 2)):
         raise ValueError(
-            f"scores must be P(LT) of shape (n,), (n, 1) or predict_proba's (n, 2); "
-            f"got shape {scores.shape}."
+            "scores must be P(LT) of shape (n,), (n, 1) or predict_proba's (n, 2) "
+            f"[P(ET), P(LT)]; got shape {arr.shape}."
         )
-    n_nan = int(np.isnan(scores).sum())
-    if n_nan:
-        raise ValueError(f"scores contain {n_nan} NaN value(s); P(LT) must be finite.")
-    return scores
+    n_nan, n_inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
+    if n_nan or n_inf:
+        raise ValueError(
+            f"scores contain {n_nan} NaN and {n_inf} infinite value(s); P(LT) must be finite "
+            "for every galaxy (nothing is dropped silently)."
+        )
+    if arr.ndim == 2 and arr.shape[1] == 2:
+        # A joint predict() output [type, z] with integer labels is also
+        # numeric (n, 2): refuse it rather than threshold redshifts.
+        if not np.allclose(arr.sum(axis=1), 1.0, atol=1e-4):
+            raise ValueError(
+                "scores of shape (n, 2) are read as predict_proba output [P(ET), P(LT)], but "
+                "their rows do not sum to 1. Pass P(LT) as a 1-D array (a joint predict() "
+                "output [type, z] is not a score)."
+            )
+        return arr[:, 1]
+    return arr.reshape(-1)
 
 
-def _type_labels(y_true):
-    y_true = np.asarray(y_true, dtype=object if np.asarray(y_true).dtype.kind == "O" else None)
-    if y_true.ndim == 2:
-        y_true, _ = split_targets(y_true)
-    classes = np.unique(y_true)
+def _late_mask(y_true, type_column="type", redshift_column="redshift"):
+    """(late-type booleans, sorted classes, labels, redshift or None) from y_true.
+
+    ``y_true`` is type labels (strings, 0/1 or booleans) or a joint
+    ``[type, z]`` target (2-D array, DataFrame or astropy Table).
+    """
+    redshift = None
+    if isinstance(y_true, pd.DataFrame) or np.ndim(y_true) == 2 or hasattr(y_true, "colnames"):
+        types, redshift = split_targets(y_true, type_column, redshift_column)
+    else:
+        types = np.asarray(y_true)
+        if types.ndim != 1:
+            raise ValueError(f"Type labels must be 1-D; got shape {types.shape}.")
+        if types.dtype.kind == "O":
+            types, _ = split_targets(np.column_stack([types, np.zeros(len(types))]))
+    if types.dtype.kind == "f":
+        raise ValueError(
+            "Type labels must be strings ('ET'/'LT'), integers 0/1 or booleans; got floats"
+            + (" with NaN." if np.isnan(types).any() else ".")
+        )
+    classes = np.unique(types)
     if len(classes) != 2:
         raise ValueError(
-            f"The Youden threshold needs both early and late types; got {len(classes)} "
-            f"class(es): {classes.tolist()}."
+            "The Youden threshold and the report need both early- and late-type galaxies; "
+            f"got {len(classes)} class(es): {classes.tolist()}."
         )
-    return y_true, classes
+    return types == classes[1], classes, types, redshift
 
 
-def youden_threshold(late_true, p_late):
+# ---------------------------------------------------------- the threshold
+def youden_threshold(y_true, p_late):
     """The threshold on P(LT) that maximises Youden's J, and the rates there.
 
-    A galaxy is late type when p >= threshold. Among thresholds with the same
-    (maximal) J, the highest is returned; it is one of the observed scores.
+    A galaxy is late type when p >= threshold. The threshold returned is one
+    of the observed scores (as in ``sklearn.metrics.roc_curve``): every value
+    between it and the next lower score gives the same labels on these
+    galaxies. When several thresholds reach the same maximal J, the one with
+    the most balanced true-ET and true-LT rates is taken (the point of J in
+    the paper), then the highest.
 
     Parameters
     ----------
-    late_true : array-like of bool, shape (n,)
-    p_late : array-like of float, shape (n,)
+    y_true : array-like of shape (n,)
+        Type labels ("ET"/"LT", 0/1) or late-type booleans; the sorted
+        second label is the late type. A joint ``[type, z]`` target works
+        too.
+    p_late : array-like of shape (n,), (n, 1) or (n, 2)
+        P(LT) from any classifier (``predict_proba`` output is read as
+        [P(ET), P(LT)]). Any score that increases with lateness works.
 
     Returns
     -------
-    dict with threshold, youden_j, true_early_type_rate, true_late_type_rate,
-    and the ROC arrays fpr, tpr, thresholds (LT as the positive class).
+    dict
+        ``threshold``, ``youden_j``, ``true_early_type_rate``,
+        ``true_late_type_rate`` and the ROC arrays ``fpr``, ``tpr``,
+        ``thresholds`` (late type positive, all points kept).
+
+    Raises
+    ------
+    ValueError
+        For NaN or infinite scores, a single type, or scores that are all
+        tied (then no threshold separates anything). Partial ties are fine:
+        galaxies with the same score always get the same label.
 
     Examples
     --------
     >>> from skphotoz.thresholding import youden_threshold
-    >>> result = youden_threshold([0, 0, 1, 1, 1], [0.2, 0.7, 0.6, 0.8, 0.9])
+    >>> result = youden_threshold(["ET", "ET", "LT", "LT", "LT"], [0.2, 0.7, 0.6, 0.8, 0.9])
     >>> float(result["threshold"]), round(float(result["youden_j"]), 3)
     (0.8, 0.667)
     """
-    late_true = np.asarray(late_true, dtype=bool)
+    late_true, _, _, _ = _late_mask(y_true)
     p_late = _late_scores(p_late)
-    if late_true.all() or (~late_true).all():
-        raise ValueError("The Youden threshold needs both early- and late-type galaxies.")
+    if len(p_late) != len(late_true):
+        raise ValueError(f"{len(p_late)} scores but {len(late_true)} type labels.")
     if np.all(p_late == p_late[0]):
         raise ValueError(
-            "All scores are tied (the same P(LT) for every galaxy): no threshold separates "
-            "the types."
+            f"All {len(p_late)} scores are tied (P(LT) = {p_late[0]:g} for every galaxy): "
+            "no threshold separates the types, so the Youden threshold is undefined."
         )
-    # LT positive with score p: roc_curve's "score >= threshold" is exactly
-    # our "late type when p >= threshold", ties included.
     fpr, tpr, thresholds = roc_curve(late_true, p_late, drop_intermediate=False)
     j = tpr - fpr
-    best = int(np.argmax(j))
-    threshold = float(min(thresholds[best], 1.0))
-    late_pred = p_late >= threshold
+    # Index 0 is roc_curve's artificial threshold +inf (nothing late type);
+    # never return it: a threshold must be a usable value of P(LT).
+    candidates = np.arange(1, len(j))
+    best_j = j[candidates].max()
+    tied = candidates[np.isclose(j[candidates], best_j, rtol=0, atol=1e-12)]
+    imbalance = np.abs(tpr[tied] - (1 - fpr[tied]))
+    best = int(tied[np.isclose(imbalance, imbalance.min(), rtol=0, atol=1e-12)][0])
+    if best_j <= 0:
+        warnings.warn(
+            f"The scores do not separate early from late types better than chance "
+            f"(Youden J = {best_j:.3f}); the threshold {thresholds[best]:g} is arbitrary.",
+            UserWarning,
+            stacklevel=2,
+        )
     return {
-        "threshold": threshold,
+        "threshold": float(thresholds[best]),
         "youden_j": float(j[best]),
-        "true_early_type_rate": true_early_type_rate(late_true, late_pred),
-        "true_late_type_rate": true_late_type_rate(late_true, late_pred),
+        "true_early_type_rate": float(1 - fpr[best]),
+        "true_late_type_rate": float(tpr[best]),
         "fpr": fpr,
         "tpr": tpr,
         "thresholds": thresholds,
@@ -114,21 +211,27 @@ def youden_threshold(late_true, p_late):
 class YoudenThreshold(TransformerMixin, BaseEstimator):
     """Learn the Youden-J threshold on P(LT) and turn scores into type labels.
 
-    ``fit(scores, y_true)`` takes P(LT) from any classifier (shape (n,), (n, 1)
-    or ``predict_proba``'s (n, 2)) and the true types (labels, or a joint
-    ``[type, z]`` target); ``transform(scores)`` returns labels, late type
-    when p >= ``threshold_``.
+    ``fit(scores, y_true)`` takes P(LT) from any classifier and the true
+    types; ``transform(scores)`` returns labels, ``classes_[1]`` (late type)
+    when p >= ``threshold_``. See :func:`youden_threshold` for the choice of
+    the threshold among equally good ones and for the errors raised.
+
+    Fit on out-of-fold or held-out scores (the paper used leave-one-out
+    predictions); in-sample scores of a flexible model give a threshold
+    that is too optimistic. :class:`YoudenThresholdCV` does this for a model.
 
     Attributes
     ----------
     threshold_ : float
+        p_J; an observed score.
     youden_j_ : float
     balanced_accuracy_ : float
         (J + 1) / 2.
     true_early_type_rate_, true_late_type_rate_ : float
-        Rates at ``threshold_`` on the fitted data.
+        Rates at ``threshold_`` on the fitted scores.
     fpr_, tpr_, thresholds_ : ndarray
-        The ROC curve, late type as the positive class.
+        The ROC curve with the late type positive (``tpr_`` = true-LT rate,
+        ``1 - fpr_`` = true-ET rate), as from ``sklearn.metrics.roc_curve``.
     classes_ : ndarray of shape (2,)
         Sorted labels; ``classes_[1]`` is the late type.
 
@@ -140,13 +243,25 @@ class YoudenThreshold(TransformerMixin, BaseEstimator):
     (0.8, ['ET', 'LT'])
     """
 
+    _parameter_constraints: dict = {}
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, scores, y_true):
-        """Learn the threshold from scores P(LT) and the true types."""
-        labels, self.classes_ = _type_labels(y_true)
-        scores = _late_scores(scores)
-        if len(scores) != len(labels):
-            raise ValueError(f"{len(scores)} scores but {len(labels)} labels.")
-        result = youden_threshold(labels == self.classes_[1], scores)
+        """Learn the threshold.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n,), (n, 1) or (n, 2)
+            P(LT), or ``predict_proba`` output [P(ET), P(LT)].
+        y_true : array-like of shape (n,) or joint target (n, 2)
+            True types (labels or late-type booleans).
+
+        Returns
+        -------
+        self
+        """
+        _, self.classes_, _, _ = _late_mask(y_true)
+        result = youden_threshold(y_true, scores)
         self.threshold_ = result["threshold"]
         self.youden_j_ = result["youden_j"]
         self.balanced_accuracy_ = (self.youden_j_ + 1) / 2
@@ -156,7 +271,16 @@ class YoudenThreshold(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, scores):
-        """Type labels: ``classes_[1]`` (late) where P(LT) >= ``threshold_``."""
+        """Type labels: ``classes_[1]`` (late) where P(LT) >= ``threshold_``.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n,), (n, 1) or (n, 2)
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
         check_is_fitted(self)
         return np.where(_late_scores(scores) >= self.threshold_, self.classes_[1], self.classes_[0])
 
@@ -164,46 +288,63 @@ class YoudenThreshold(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
         return tags
 
 
+# ------------------------------------------------- the threshold in a model
 def _oof_p_late(estimator, X, y, train, test):
     model = clone(estimator).fit(_safe_indexing(X, train), _safe_indexing(y, train))
     return test, model.predict_proba(_safe_indexing(X, test))[:, 1]
 
 
+def _estimator_has(attribute):
+    def check(self):
+        return hasattr(getattr(self, "estimator_", self.estimator), attribute)
+
+    return check
+
+
 class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """A joint estimator whose type threshold is Youden's, learned by internal CV.
 
-    ``fit`` collects out-of-fold P(LT) on the training data (stratified by
-    type), learns the Youden threshold from them, then refits the estimator
-    on all the data. ``predict`` returns the joint ``[type, z]`` with the
-    type thresholded at ``threshold_``.
+    ``fit`` collects out-of-fold P(LT) on the training data (folds
+    stratified by type), learns the Youden threshold from them, then refits
+    the estimator on all the data. ``predict`` returns the joint
+    ``[type, z]`` of the refitted estimator with the type thresholded at
+    ``threshold_``; the redshift is untouched.
 
     Parameters
     ----------
     estimator : estimator with ``predict_proba`` and a joint ``predict``
-        E.g. :class:`skphotoz.JointMorphZ` or a Pipeline ending in one.
+        :class:`skphotoz.JointMorphZ`, a Pipeline ending in one, or any
+        estimator whose ``predict_proba`` gives [P(ET), P(LT)] and whose
+        ``predict`` gives an (n, 2) ``[type, z]`` array.
     cv : int or CV splitter, default=5
         An int means :class:`skphotoz.model_selection.StratifiedTypeKFold`
-        with shuffling.
+        with shuffling. A splitter gets ``split(X, y)`` with the joint ``y``.
     n_jobs : int, default=None
-    random_state : int or None, default=None
-        Seeds the fold shuffling.
+        Folds trained in parallel (joblib).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the fold shuffling when ``cv`` is an int.
 
     Attributes
     ----------
-    estimator_ : the refitted estimator
+    estimator_ : estimator
+        Refitted on all the training data.
     threshold_ : float
+        p_J from the out-of-fold scores.
     thresholder_ : YoudenThreshold
-        Fitted on the out-of-fold scores.
+        Fitted on the out-of-fold scores (J, rates and ROC arrays).
     oof_p_late_ : ndarray of shape (n_samples,)
-    classes_ : ndarray
+        Out-of-fold P(LT), e.g. for :func:`classification_report`.
+    classes_ : ndarray of shape (2,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray, when the estimator exposes it
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
     >>> from skphotoz import JointMorphZ
     >>> from skphotoz.thresholding import YoudenThresholdCV
     >>> rng = np.random.default_rng(0)
@@ -227,18 +368,38 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
+    def _target_columns(self):
+        final = self.estimator[-1] if hasattr(self.estimator, "steps") else self.estimator
+        return getattr(final, "type_column", "type"), getattr(final, "redshift_column", "redshift")
+
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
-        """Learn the threshold on out-of-fold P(LT), then refit on all data."""
+        """Learn the threshold on out-of-fold P(LT), then refit on all data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands)
+        y : joint target of shape (n_samples, 2), DataFrame or astropy Table
+
+        Returns
+        -------
+        self
+        """
         from .model_selection import StratifiedTypeKFold
 
-        final = self.estimator[-1] if hasattr(self.estimator, "steps") else self.estimator
-        types, _ = split_targets(
-            y, getattr(final, "type_column", "type"), getattr(final, "redshift_column", "redshift")
-        )
+        if hasattr(y, "colnames") and hasattr(y, "to_pandas"):  # astropy Table
+            y = y.to_pandas()  # row indexing for the folds
+        type_column, redshift_column = self._target_columns()
+        types, _ = split_targets(y, type_column, redshift_column)
         if isinstance(self.cv, numbers.Integral):
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-            cv = StratifiedTypeKFold(self.cv, shuffle=True, random_state=seed)
+            cv = StratifiedTypeKFold(
+                self.cv,
+                shuffle=True,
+                random_state=seed,
+                type_column=type_column,
+                redshift_column=redshift_column,
+            )
         else:
             cv = self.cv
         oof = np.full(len(types), np.nan)
@@ -248,25 +409,54 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ):
             oof[test] = p_late
         if np.isnan(oof).any():
-            raise ValueError("The CV splitter left some galaxies without an out-of-fold score.")
+            raise ValueError(
+                f"The CV splitter left {int(np.isnan(oof).sum())} galaxies without an "
+                "out-of-fold score; use a splitter whose test folds cover every galaxy."
+            )
         self.oof_p_late_ = oof
         self.thresholder_ = YoudenThreshold().fit(oof, types)
         self.threshold_ = self.thresholder_.threshold_
         self.estimator_ = clone(self.estimator).fit(X, y)
         self.classes_ = self.thresholder_.classes_
+        for name in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self.estimator_, name):
+                setattr(self, name, getattr(self.estimator_, name))
         return self
 
     def predict_proba(self, X):
-        """Type probabilities of the refitted estimator."""
+        """[P(ET), P(LT)] of the refitted estimator (the threshold does not change them)."""
         check_is_fitted(self)
         return self.estimator_.predict_proba(X)
 
     def predict(self, X):
-        """Joint ``[type, z]`` with the type thresholded at ``threshold_``."""
+        """Joint ``[type, z]`` with the type thresholded at ``threshold_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+        """
         check_is_fitted(self)
-        pred = self.estimator_.predict(X)
-        pred[:, 0] = self.thresholder_.transform(self.estimator_.predict_proba(X))
+        pred = np.array(self.estimator_.predict(X), copy=True)
+        if pred.ndim != 2 or pred.shape[1] != 2:
+            raise ValueError(
+                "YoudenThresholdCV needs an estimator whose predict gives a joint (n, 2) "
+                f"[type, z] array; got shape {pred.shape}."
+            )
+        labels = self.thresholder_.transform(self.estimator_.predict_proba(X))
+        if pred.dtype.kind not in "O" and labels.dtype.kind in "USO":
+            pred = pred.astype(object)
+        pred[:, 0] = labels
         return pred
+
+    @available_if(_estimator_has("predict_redshift"))
+    def predict_redshift(self, X):
+        """Photometric redshifts of the refitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict_redshift(X)
 
     def score(self, X, y):
         """The wrapped estimator's score (the joint total loss is threshold-free)."""
@@ -283,16 +473,16 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
 
 class TypeClassifier(ClassifierMixin, BaseEstimator):
-    """The type half of a fitted joint estimator, as a plain 1-D-target classifier.
+    """The type half of a *fitted* joint estimator, as a 1-D-target classifier.
 
     Tools built for ordinary classifiers (``CalibratedClassifierCV``,
-    ``TunedThresholdClassifierCV``) expect a 1-D ``y``. Wrap a *fitted*
-    joint estimator and freeze it, then calibrate P(LT) on held-out types:
+    ``TunedThresholdClassifierCV``, ``RocCurveDisplay.from_estimator``)
+    expect ``fit(X, types)`` with a 1-D target, which a joint model cannot
+    train on: it needs the redshifts too. So this view never trains; wrap
+    it in ``sklearn.frozen.FrozenEstimator`` and calibrate P(LT) on held-out
+    galaxies (see the module docstring for the full recipe)::
 
-    >>> from sklearn.calibration import CalibratedClassifierCV
-    >>> from sklearn.frozen import FrozenEstimator
-    >>> # calibrated = CalibratedClassifierCV(FrozenEstimator(TypeClassifier(fitted)),
-    >>> #                                     method="isotonic").fit(X_cal, types_cal)
+        CalibratedClassifierCV(FrozenEstimator(TypeClassifier(fitted)), method="isotonic")
 
     Parameters
     ----------
@@ -302,6 +492,7 @@ class TypeClassifier(ClassifierMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from skphotoz import JointMorphZ
+    >>> from skphotoz.thresholding import TypeClassifier
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(22, 1, size=(40, 3))
     >>> y = np.column_stack([np.where(X[:, 0] > 22, "LT", "ET"), np.abs(X[:, 1] - 21) / 4])
@@ -313,9 +504,24 @@ class TypeClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, joint_estimator):
         self.joint_estimator = joint_estimator
 
-    def fit(self, X, y):
-        """Fit the joint estimator on a joint target (unused when frozen)."""
-        self.joint_estimator.fit(X, y)
+    def fit(self, X=None, y=None):
+        """Check that the joint estimator is fitted; nothing is trained here.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            With the recipe, when the wrapped estimator is not fitted (for
+            instance after ``clone`` inside a CV loop).
+        """
+        check_is_fitted(
+            self.joint_estimator,
+            msg=(
+                "TypeClassifier is a view of an already fitted joint estimator and cannot "
+                "train it on 1-D types. Fit the joint model on [type, z] first and wrap the "
+                "view in sklearn.frozen.FrozenEstimator, e.g. CalibratedClassifierCV("
+                "FrozenEstimator(TypeClassifier(fitted)), method='sigmoid')."
+            ),
+        )
         return self
 
     def __sklearn_is_fitted__(self):
@@ -331,27 +537,69 @@ class TypeClassifier(ClassifierMixin, BaseEstimator):
         return self.joint_estimator.predict_proba(X)
 
     def predict(self, X):
-        """Type labels at the joint estimator's threshold."""
+        """Type labels at the joint estimator's own threshold."""
         labels, _ = split_targets(self.joint_estimator.predict(X))
         return labels
 
 
 # ------------------------------------------------------------------ the report
-def _bootstrap(values_fn, n, n_bootstrap, random_state):
+def _bootstrap_rates(late_true, predictions, n_bootstrap, random_state):
+    """Bootstrap standard errors of accuracy, true-ET and true-LT rates.
+
+    Why not ``scipy.stats.bootstrap``: with 8% early types a resample can
+    hold none, its true-ET rate is undefined, and scipy propagates that NaN
+    into the standard error. The rates depend only on how many galaxies fall
+    in each cell (true type x every prediction), so resampling galaxies is a
+    multinomial draw of those cell counts: exact, paired across the rows,
+    and cheap for any sample size. Resamples without an ET (or LT) galaxy
+    are left out of that rate's spread.
+    """
     rng = check_random_state(random_state)
-    draws = [values_fn(rng.randint(0, n, n)) for _ in range(n_bootstrap)]
-    return np.nanstd(np.asarray(draws, dtype=float), axis=0, ddof=1)
+    columns = np.column_stack([late_true, *predictions]).astype(np.int64)
+    cells, cell_of = np.unique(columns, axis=0, return_inverse=True)
+    counts = rng.multinomial(
+        len(late_true), np.bincount(cell_of.ravel()) / len(late_true), size=n_bootstrap
+    )
+    true_late = cells[:, 0].astype(bool)
+    n_late = counts[:, true_late].sum(axis=1)
+    n_early = counts[:, ~true_late].sum(axis=1)
+    errors = []
+    for k in range(len(predictions)):
+        pred_late = cells[:, k + 1].astype(bool)
+        right_late = counts[:, true_late & pred_late].sum(axis=1)
+        right_early = counts[:, ~true_late & ~pred_late].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            draws = np.column_stack(
+                [
+                    (right_late + right_early) / len(late_true),
+                    np.where(n_early > 0, right_early / n_early, np.nan),
+                    np.where(n_late > 0, right_late / n_late, np.nan),
+                ]
+            )
+        errors.append([np.std(d[np.isfinite(d)], ddof=1) for d in draws.T])
+    return np.array(errors)
+
+
+def _rates(late_true, late_pred):
+    return (
+        float(np.mean(late_true == late_pred)),
+        float(np.mean(~late_pred[~late_true])),
+        float(np.mean(late_pred[late_true])),
+    )
 
 
 def classification_report(
-    late_true,
+    y_true,
     p_late,
     *,
     youden=None,
+    default_threshold=DEFAULT_THRESHOLD,
     ids=None,
     z_spec=None,
     z_phot=None,
-    labels=("ET", "LT"),
+    extra_columns=None,
+    misclassified_at="default",
+    labels=None,
     model_name="model",
     truth_name="true",
     n_bootstrap=1000,
@@ -361,99 +609,229 @@ def classification_report(
 
     Parameters
     ----------
-    late_true : array-like of bool
-    p_late : array-like of float
-        P(LT), ideally out-of-fold (LOO or K-fold predictions).
+    y_true : array-like of shape (n,) or joint target (n, 2)
+        True types: labels ("ET"/"LT", 0/1) or late-type booleans. From a
+        joint target the spectroscopic redshifts are taken as ``z_spec``.
+    p_late : array-like of shape (n,), (n, 1) or (n, 2)
+        P(LT), ideally out-of-fold or held-out (the paper used LOOCV).
     youden : float, optional
-        The Youden threshold; learned from these scores when omitted.
-    ids, z_spec, z_phot : array-like, optional
-        Identifiers and redshifts for the list of misclassified objects.
-    labels, model_name, truth_name : naming of the tables.
+        p_J. Learned from these scores (:func:`youden_threshold`) when
+        omitted, as in the paper; pass a threshold learned on training data
+        (e.g. ``YoudenThresholdCV.threshold_``) for an honest test report.
+    default_threshold : float, default=0.5
+        The threshold of Table 3.
+    ids : array-like of shape (n,), optional
+        Galaxy identifiers for Table 4; row positions when omitted.
+    z_spec, z_phot : array-like of shape (n,), optional
+        Spectroscopic and model redshifts for Table 4.
+    extra_columns : DataFrame or dict of arrays, optional
+        More per-galaxy columns for Table 4 (e.g. a visual classification or
+        a catalog photo-z, as in the paper).
+    misclassified_at : {"default", "youden", "either"}, default="default"
+        Which galaxies Table 4 lists: wrong at ``default_threshold`` (the
+        paper's Table 4, the off-diagonal of Table 3), at p_J, or at either.
+    labels : (str, str), optional
+        Names of the early and late type; the labels of ``y_true`` when they
+        are strings, else ("ET", "LT").
+    model_name, truth_name : str
+        Row and column names of the contingency tables.
     n_bootstrap : int, default=1000
-        Bootstrap resamples of the galaxies for the +/- uncertainties (the
-        thresholds stay fixed).
-    random_state : int, default=0
+        Bootstrap resamples of the galaxies for the uncertainties (standard
+        deviations; the thresholds stay fixed).
+    random_state : int, RandomState instance or None, default=0
 
     Returns
     -------
-    dict with ``contingency_default`` (Table 3), ``contingency_youden``
-    (Table 5), ``statistics`` (Table 6: accuracy, true-ET and true-LT rates
-    with bootstrap errors for the all-LT baseline, p = 0.5 and p_J),
-    ``misclassified`` (Table 4) and ``youden_threshold``.
+    dict
+        ``contingency_default`` (Table 3), ``contingency_youden`` (Table 5):
+        DataFrames, predicted types in rows and true types in columns, with
+        sums. ``statistics`` (Table 6): one row each for the
+        baseline (every galaxy given the majority type: all LT in the
+        paper), the default threshold and p_J, with columns threshold,
+        accuracy, true_early_type_rate, true_late_type_rate and their
+        ``*_err``. ``misclassified`` (Table 4): DataFrame with id, true
+        label, predicted labels at both thresholds, p_late and the
+        redshifts. Also ``youden_threshold``, ``default_threshold``,
+        ``n_early_type``, ``n_late_type``.
 
     Examples
     --------
     >>> from skphotoz.thresholding import classification_report
-    >>> report = classification_report([0, 0, 1, 1, 1], [0.2, 0.7, 0.6, 0.8, 0.9],
-    ...                                n_bootstrap=20)
+    >>> report = classification_report(["ET", "ET", "LT", "LT", "LT"],
+    ...                                [0.2, 0.7, 0.6, 0.8, 0.9], n_bootstrap=20)
     >>> report["contingency_default"].to_numpy().tolist()
     [[1, 0, 1], [1, 3, 4], [2, 3, 5]]
     """
-    late_true = np.asarray(late_true, dtype=bool)
+    if misclassified_at not in ("default", "youden", "either"):
+        raise ValueError(
+            f"misclassified_at must be 'default', 'youden' or 'either'; got {misclassified_at!r}."
+        )
+    late_true, classes, _, target_z = _late_mask(y_true)
     p_late = _late_scores(p_late)
+    n = len(late_true)
+    if len(p_late) != n:
+        raise ValueError(f"{len(p_late)} scores but {n} type labels.")
+    if z_spec is None:
+        z_spec = target_z
+    if labels is None:
+        labels = tuple(classes) if classes.dtype.kind in "US" else ("ET", "LT")
     if youden is None:
         youden = youden_threshold(late_true, p_late)["threshold"]
-    n = len(late_true)
-
-    def rates(late_pred, idx):
-        t, p = late_true[idx], late_pred[idx]
-        return [np.mean(t == p), true_early_type_rate(t, p), true_late_type_rate(t, p)]
-
-    rows = {}
-    for name, late_pred in [
-        ("Baseline (all LT)", np.ones(n, dtype=bool)),
-        ("Default threshold (0.5)", p_late >= 0.5),
-        (f"Youden's J ({youden:.3f})", p_late >= youden),
-    ]:
-        value = rates(late_pred, np.arange(n))
-        error = _bootstrap(lambda idx, lp=late_pred: rates(lp, idx), n, n_bootstrap, random_state)
-        rows[name] = {
-            "accuracy": value[0],
-            "accuracy_err": error[0],
-            "true_early_type_rate": value[1],
-            "true_early_type_rate_err": error[1],
-            "true_late_type_rate": value[2],
-            "true_late_type_rate_err": error[2],
-        }
-    statistics = pd.DataFrame(rows).T
-
-    wrong = (p_late >= 0.5) != late_true
-    wrong |= (p_late >= youden) != late_true
-    misclassified = pd.DataFrame(
-        {
-            "id": np.asarray(ids)[wrong] if ids is not None else np.flatnonzero(wrong),
-            truth_name: np.where(late_true[wrong], labels[1], labels[0]),
-            f"{model_name} (p=0.5)": np.where(p_late[wrong] >= 0.5, labels[1], labels[0]),
-            f"{model_name} (p_J)": np.where(p_late[wrong] >= youden, labels[1], labels[0]),
-            "p_late": p_late[wrong],
-        }
+    youden = float(youden)
+    # The paper's baseline calls every galaxy the dominant type (LT there,
+    # 92%); a sample dominated by early types gets the all-ET baseline.
+    base_late = bool(late_true.sum() >= (~late_true).sum())
+    base_threshold = 0.0 if base_late else np.inf  # p >= 0: all LT; p >= inf: all ET
+    rows = {
+        f"Baseline (all {labels[int(base_late)]})": (base_threshold, np.full(n, base_late)),
+        f"Default threshold ({default_threshold:g})": (
+            default_threshold,
+            p_late >= default_threshold,
+        ),
+        f"Youden's J ({youden:.3f})": (youden, p_late >= youden),
+    }
+    errors = _bootstrap_rates(
+        late_true, [pred for _, pred in rows.values()], n_bootstrap, random_state
     )
+    statistics = pd.DataFrame(
+        [
+            {
+                "threshold": threshold,
+                **{
+                    f"{name}{suffix}": value
+                    for name, v, e in zip(
+                        ("accuracy", "true_early_type_rate", "true_late_type_rate"),
+                        _rates(late_true, pred),
+                        err,
+                        strict=True,
+                    )
+                    for suffix, value in (("", v), ("_err", e))
+                },
+            }
+            for (threshold, pred), err in zip(rows.values(), errors, strict=True)
+        ],
+        index=list(rows),
+    )
+
+    default_pred = p_late >= default_threshold
+    youden_pred = p_late >= youden
+    wrong = {
+        "default": default_pred != late_true,
+        "youden": youden_pred != late_true,
+        "either": (default_pred != late_true) | (youden_pred != late_true),
+    }[misclassified_at]
+
+    def name(late):
+        return np.where(late, labels[1], labels[0])
+
+    table4 = {
+        "id": np.asarray(ids)[wrong] if ids is not None else np.flatnonzero(wrong),
+        truth_name: name(late_true[wrong]),
+        f"{model_name} (p={default_threshold:g})": name(default_pred[wrong]),
+        f"{model_name} (p_J={youden:.3f})": name(youden_pred[wrong]),
+        "p_late": p_late[wrong],
+    }
+    if extra_columns is not None:
+        for column, values in pd.DataFrame(extra_columns).items():
+            table4[column] = np.asarray(values)[wrong]
     if z_spec is not None:
-        misclassified["z_spec"] = np.asarray(z_spec, dtype=float)[wrong]
+        table4["z_spec"] = np.asarray(z_spec, dtype=float)[wrong]
     if z_phot is not None:
-        misclassified["z_phot"] = np.asarray(z_phot, dtype=float)[wrong]
+        table4[f"z_{model_name}"] = np.asarray(z_phot, dtype=float)[wrong]
     kwargs = {"labels": labels, "model_name": model_name, "truth_name": truth_name}
     return {
-        "contingency_default": contingency_table(late_true, p_late >= 0.5, **kwargs),
-        "contingency_youden": contingency_table(late_true, p_late >= youden, **kwargs),
+        "contingency_default": contingency_table(late_true, default_pred, **kwargs),
+        "contingency_youden": contingency_table(late_true, youden_pred, **kwargs),
         "statistics": statistics,
-        "misclassified": misclassified,
-        "youden_threshold": float(youden),
+        "misclassified": pd.DataFrame(table4),
+        "youden_threshold": youden,
+        "default_threshold": float(default_threshold),
+        "n_early_type": int((~late_true).sum()),
+        "n_late_type": int(late_true.sum()),
     }
 
 
+def _estimator_scores(estimator, X, y):
+    """(late_true, p_late, z_spec, z_phot) of a fitted joint model on labelled galaxies."""
+    check_is_fitted(estimator)
+    final = estimator[-1] if hasattr(estimator, "steps") else estimator
+    types, z_spec = split_targets(
+        y, getattr(final, "type_column", "type"), getattr(final, "redshift_column", "redshift")
+    )
+    classes = np.asarray(estimator.classes_)
+    unknown = set(np.unique(types).tolist()) - set(classes.tolist())
+    if unknown:
+        raise ValueError(
+            f"y holds type labels {sorted(unknown)} the estimator was not trained on "
+            f"(classes_ = {classes.tolist()})."
+        )
+    p_late = _late_scores(estimator.predict_proba(X))
+    _, z_phot = split_targets(estimator.predict(X))
+    return types == classes[1], p_late, z_spec, z_phot
+
+
+def classification_report_from_estimator(estimator, X, y, *, youden=None, **kwargs):
+    """:func:`classification_report` for a fitted joint model on labelled galaxies.
+
+    Parameters
+    ----------
+    estimator : fitted joint estimator
+        ``predict_proba`` gives [P(ET), P(LT)]; ``predict`` gives
+        ``[type, z]`` (its redshifts fill Table 4).
+    X : array-like of shape (n, n_bands)
+        Preferably galaxies the model did not train on.
+    y : joint target of shape (n, 2), DataFrame or astropy Table
+    youden : float, optional
+        p_J; by default the estimator's ``threshold_`` when it learned one
+        (:class:`YoudenThresholdCV`), otherwise learned from these scores.
+    **kwargs
+        Passed on (ids, extra_columns, misclassified_at, model_name,
+        n_bootstrap, random_state, ...).
+
+    Returns
+    -------
+    dict
+        As :func:`classification_report`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz import JointMorphZ
+    >>> from skphotoz.thresholding import classification_report_from_estimator
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(22, 1, size=(40, 3))
+    >>> y = np.column_stack([np.where(X[:, 0] > 22, "LT", "ET"), np.abs(X[:, 1] - 21) / 4])
+    >>> model = JointMorphZ(base_units=(8,), epochs=1, random_state=0).fit(X, y)
+    >>> report = classification_report_from_estimator(model, X, y, n_bootstrap=10)
+    >>> int(report["contingency_default"].iloc[2, 2])
+    40
+    """
+    return _estimator_report(estimator, *_estimator_scores(estimator, X, y), youden, kwargs)
+
+
+def _estimator_report(estimator, late_true, p_late, z_spec, z_phot, youden, kwargs):
+    if youden is None:
+        youden = getattr(estimator, "threshold_", None)
+    kwargs = dict(kwargs)
+    if kwargs.get("labels") is None and np.asarray(estimator.classes_).dtype.kind in "US":
+        kwargs["labels"] = tuple(estimator.classes_)
+    kwargs.setdefault("z_spec", z_spec)
+    kwargs.setdefault("z_phot", z_phot)
+    return classification_report(late_true, p_late, youden=youden, **kwargs)
+
+
 def format_report(report):
-    """Render :func:`classification_report` as plain text (no extra dependency)."""
+    """Render :func:`classification_report` as plain text (no extra dependency).
+
+    Examples
+    --------
+    >>> from skphotoz.thresholding import classification_report, format_report
+    >>> report = classification_report([0, 0, 1, 1, 1], [0.2, 0.7, 0.6, 0.8, 0.9],
+    ...                                n_bootstrap=20)
+    >>> format_report(report).splitlines()[0]
+    'Table 3. Contingency table, threshold 0.5'
+    """
     stats = report["statistics"]
-    lines = [
-        "Table 3. Contingency table, threshold 0.5",
-        report["contingency_default"].to_string(),
-        "",
-        f"Table 5. Contingency table, Youden threshold {report['youden_threshold']:.3f}",
-        report["contingency_youden"].to_string(),
-        "",
-        "Table 6. Classification statistics",
-    ]
     table6 = pd.DataFrame(
         {
             name: [
@@ -464,10 +842,120 @@ def format_report(report):
         },
         index=stats.index,
     )
-    lines += [
-        table6.to_string(),
-        "",
-        "Table 4. Misclassified objects",
-        report["misclassified"].to_string(index=False, float_format=lambda v: f"{v:.3f}"),
-    ]
-    return "\n".join(lines)
+    n_et, n_lt = report["n_early_type"], report["n_late_type"]
+    return "\n".join(
+        [
+            f"Table 3. Contingency table, threshold {report['default_threshold']:g}",
+            report["contingency_default"].to_string(),
+            "",
+            f"Table 5. Contingency table, Youden threshold {report['youden_threshold']:.3f}",
+            report["contingency_youden"].to_string(),
+            "",
+            f"Table 6. Classification statistics ({n_et} ET, {n_lt} LT; "
+            "bootstrap standard deviations)",
+            table6.to_string(),
+            "",
+            f"Table 4. Misclassified objects ({len(report['misclassified'])})",
+            report["misclassified"].to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+        ]
+    )
+
+
+def classification_report_figures(
+    model_or_scores,
+    X=None,
+    y=None,
+    *,
+    output_dir,
+    prefix="",
+    **kwargs,
+):
+    """Write the classification tables (Tables 3-6) and the ROC plot (Fig. 5).
+
+    For the ``skphotoz report`` command and scripts.
+
+    Parameters
+    ----------
+    model_or_scores : fitted joint estimator, or array-like of P(LT)
+        A model (anything with ``predict_proba``) is evaluated on ``X``,
+        ``y``; scores are used as they are (``X`` must then be None).
+    X : array-like of shape (n, n_bands), optional
+        Magnitudes, with a model.
+    y : joint target, or (with scores) type labels / late booleans
+    output_dir : str or path-like
+        Created if needed.
+    prefix : str, default=""
+        Prepended to every file name.
+    **kwargs
+        Passed to :func:`classification_report` (youden, ids, z_spec,
+        z_phot, extra_columns, misclassified_at, model_name, n_bootstrap,
+        random_state, ...).
+
+    Returns
+    -------
+    dict
+        ``report`` (the :func:`classification_report` dict), ``text`` (the
+        :func:`format_report` rendering) and ``paths``: name -> Path of
+        ``contingency_default.csv`` (Table 3), ``contingency_youden.csv``
+        (Table 5), ``classification_statistics.csv`` (Table 6),
+        ``misclassified.csv`` (Table 4), ``classification_report.txt`` and
+        ``roc.png`` (Fig. 5).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skphotoz.thresholding import classification_report_figures
+    >>> out = classification_report_figures([0.2, 0.7, 0.6, 0.8, 0.9], y=[0, 0, 1, 1, 1],
+    ...                                     output_dir=tempfile.mkdtemp(), n_bootstrap=10)
+    >>> sorted(out["paths"])[:2]
+    ['classification_report', 'classification_statistics']
+    """
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_roc
+
+    if y is None:
+        raise ValueError("y (the true types, or the joint [type, z] target) is required.")
+    if hasattr(model_or_scores, "predict_proba"):
+        if X is None:
+            raise ValueError("X is required to evaluate a model.")
+        late_true, p_late, z_spec, z_phot = _estimator_scores(model_or_scores, X, y)
+        youden = kwargs.pop("youden", None)
+        report = _estimator_report(
+            model_or_scores, late_true, p_late, z_spec, z_phot, youden, kwargs
+        )
+    else:
+        if X is not None:
+            raise ValueError("X is only used with a model; scores were given.")
+        late_true, _, _, _ = _late_mask(y)
+        p_late = _late_scores(model_or_scores)
+        report = classification_report(y, p_late, **kwargs)
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        name: output_dir / f"{prefix}{name}.{ext}"
+        for name, ext in (
+            ("contingency_default", "csv"),
+            ("contingency_youden", "csv"),
+            ("classification_statistics", "csv"),
+            ("misclassified", "csv"),
+            ("classification_report", "txt"),
+            ("roc", "png"),
+        )
+    }
+    report["contingency_default"].to_csv(paths["contingency_default"])
+    report["contingency_youden"].to_csv(paths["contingency_youden"])
+    report["statistics"].to_csv(paths["classification_statistics"])
+    report["misclassified"].to_csv(paths["misclassified"], index=False)
+    text = format_report(report)
+    paths["classification_report"].write_text(text + "\n", encoding="utf-8")
+    fig = plot_roc(
+        late_true,
+        p_late,
+        threshold=report["default_threshold"],
+        youden_threshold=report["youden_threshold"],
+        path=paths["roc"],
+    )
+    plt.close(fig)
+    return {"report": report, "text": text, "paths": paths}
