@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._tags import RegressorTags
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._validation import check_joint_target, check_magnitudes, split_targets, to_numeric_frame
 
@@ -289,9 +289,12 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
         self.classes_ = check_joint_target(types, redshift)
         self._network_kwargs()  # validate the layout before any work
         p_target = (types == self.classes_[1]).astype(np.float32)
-        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
-        if weights is not None and weights.shape != (X.shape[0],):
-            raise ValueError(f"sample_weight must have shape ({X.shape[0]},); got {weights.shape}.")
+        weights = None
+        if sample_weight is not None:
+            # sklearn's check covers lists, Series, shape, negative and all-zero weights.
+            weights = _check_sample_weight(
+                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+            )
 
         if self.standardize:
             self.mean_ = X.mean(axis=0)

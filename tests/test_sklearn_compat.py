@@ -18,9 +18,10 @@ from .conftest import TINY, make_joint_sample
 # Every check listed here feeds the estimator a 1-D or 1-column y (a plain
 # classification or regression target), or asserts a 1-D prediction. A joint
 # estimator needs y = [type, redshift] and returns (n, 2), so these checks
-# cannot apply; sklearn offers no hook to supply a joint target to them. The
-# behaviour they probe is tested with a joint target in this file and in
-# test_estimator.py (pickling, dtypes, sample weights, fit idempotence, ...).
+# cannot apply; sklearn offers no hook to supply a joint target to them. Each
+# one is re-run with a joint target in tests/test_joint_checks.py (the test
+# names the checks it mirrors); the only one without a joint equivalent,
+# check_sample_weight_equivalence_on_dense_data, is explained there.
 JOINT_TARGET = "feeds a 1-D/1-column y; JointMorphZ needs the joint target [type, redshift]"
 EXPECTED_FAILED_CHECKS = {
     name: JOINT_TARGET
