@@ -233,8 +233,8 @@ def load_cnoc2(data_home=None, with_sdss=False, complete=True, return_X_y=False)
     SDSS). Types from the spectral class SC: 2 (absorption-line) is early
     type (ET); 4 (intermediate) and 5 (emission-line) are late type (LT);
     the 10 AGN (SC = 6) have no type and are left out (counted in
-    ``DESCR``). Magnitudes are CNOC2's Vega-like UBVRI with 0 meaning "not
-    measured".
+    ``DESCR``). Magnitudes are CNOC2's Vega-like UBVRI with 0 or 99.99
+    meaning "not measured".
 
     Parameters
     ----------
@@ -244,7 +244,7 @@ def load_cnoc2(data_home=None, with_sdss=False, complete=True, return_X_y=False)
         Add SDSS ugriz AB model magnitudes of the counterpart matched within
         3 arcsec (851 of the 1255 objects); unmatched rows get NaN.
     complete : bool, default=True
-        Keep only galaxies with every band measured (1168 with UBVRI). With
+        Keep only galaxies with every band measured (1164 with UBVRI). With
         False, missing bands are NaN.
     return_X_y : bool, default=False
 
@@ -259,7 +259,8 @@ def load_cnoc2(data_home=None, with_sdss=False, complete=True, return_X_y=False)
     folder = _data_folder(data_home, "cnoc2")
     table = Table.read(_require(folder / "cnoc2.fits"))
     mags = np.asarray(table["UBVRI"], dtype=float)
-    mags[mags <= 0] = np.nan
+    # 0 and 99.99 (4 objects in U, inverse variance 0.01) both mean "not measured".
+    mags[(mags <= 0) | (mags >= 90)] = np.nan
     frame = pd.DataFrame(mags, columns=list(CNOC2_BANDS))
     frame["redshift"] = np.asarray(table["Z"], dtype=float)
     spectral_class = np.asarray(table["SC"], dtype=float).astype(int)
@@ -294,3 +295,212 @@ def load_cnoc2(data_home=None, with_sdss=False, complete=True, return_X_y=False)
         f"{'removed' if complete else 'kept, as NaN'}."
     )
     return Bunch(data=X, target=y, frame=frame, feature_names=bands, DESCR=descr)
+
+
+# ------------------------------------------------------------------- VIPERS
+#: VIPERS bands with CFHTLS MegaCam photometry in the BPZ catalog (column
+#: names of ``bpz_catalog_i2.cat``); ``i2`` is the second MegaCam i filter.
+VIPERS_BANDS = ("u", "g", "r", "i2", "z")
+#: sedpy filter curves for ``VIPERS_BANDS``. sedpy has only the first
+#: MegaCam i filter (``is_9701``), used for i2 as an approximation.
+VIPERS_FILTERS = (
+    "cfht_megacam_us_9301",
+    "cfht_megacam_gs_9401",
+    "cfht_megacam_rs_9601",
+    "cfht_megacam_is_9701",
+    "cfht_megacam_zs_9801",
+)
+
+
+def _read_commented_columns(path):
+    """A whitespace table whose column names are in '#  N name' header lines."""
+    names = []
+    with open(path, encoding="ascii") as handle:
+        for line in handle:
+            if not line.startswith("#"):
+                break
+            parts = line[1:].split()
+            if len(parts) == 2 and parts[0].isdigit():
+                names.append(parts[1])
+    return pd.read_csv(path, sep=r"\s+", comment="#", header=None, names=names)
+
+
+def load_vipers(data_home=None, with_u=False, complete=True, return_X_y=False):
+    """VIPERS galaxies: CFHTLS ugriz (i2) AB magnitudes, spectroscopic z, BPZ types.
+
+    Source: VIPERS spectroscopic redshifts with CFHTLS MegaCam photometry, as
+    the BPZ input and output files of the repository
+    dirac-institute/photoz_template_learning (Crenshaw & Connolly 2020, AJ
+    160, 191): ``vipers_i2/bpz_catalog_i2.cat`` (magnitude, error pairs;
+    -99 = not observed) and ``vipers_i2/cwwsb4_i2_photoz.bpz``. Cite also
+    VIPERS (Scodeggio et al. 2018, A&A 609, A84) and CFHTLS.
+
+    Types, as OTELO's from LePhare's MOD_BEST: the BPZ best template ``tb``
+    (templates in the order of ``cwwsb4.list``) is 1, the CWW elliptical,
+    for an early type (ET, about 18%), anything else is late type (LT).
+    These labels come from template fits to the same photometry, so they are
+    a model's types, not spectral or morphological ones.
+
+    Parameters
+    ----------
+    data_home : path-like, optional
+        Folder containing ``vipers_i2/`` (default: see :func:`shared_data_home`).
+    with_u : bool, default=False
+        Add the u band. It is observed for only 1216 of the 2712 galaxies,
+        and just 1 of them has the elliptical as best BPZ template (against
+        497 of the 1496 without u): the BPZ types depend on whether u was
+        there, so a u-complete sample has almost no ET. Hence g, r, i2, z by
+        default (2220 complete galaxies, 357 ET).
+    complete : bool, default=True
+        Keep only galaxies observed in every band. With False, missing bands
+        are NaN.
+    return_X_y : bool, default=False
+
+    Returns
+    -------
+    Bunch with ``data`` (AB magnitudes [u,] g, r, i2, z), ``target`` (``type``,
+    ``redshift``), ``frame`` (also the errors ``<band>_err``, the BPZ
+    template ``bpz_template`` and photo-z ``bpz_z``), ``feature_names``,
+    ``bands`` (sedpy filter names) and ``DESCR``; or ``(data, target)``.
+
+    Examples
+    --------
+    Needs the data folder, so skipped by doctest:
+
+    >>> from skphotoz.datasets import load_vipers
+    >>> X, y = load_vipers(return_X_y=True)  # doctest: +SKIP
+    >>> X.shape, int((y["type"] == "ET").sum())  # doctest: +SKIP
+    ((2220, 4), 357)
+    """
+    from sklearn.utils import Bunch
+
+    folder = _data_folder(data_home, "vipers_i2")
+    catalog = _read_commented_columns(_require(folder / "bpz_catalog_i2.cat"))
+    bpz = _read_commented_columns(_require(folder / "cwwsb4_i2_photoz.bpz"))
+    if not np.array_equal(catalog["id"].to_numpy(), bpz["id"].to_numpy()):
+        raise ValueError("The VIPERS catalog and BPZ output are not row-matched by id.")
+    frame = pd.DataFrame({"id": catalog["id"].to_numpy()})
+    for band in VIPERS_BANDS:
+        observed = catalog[band].to_numpy() != -99.0
+        frame[band] = np.where(observed, catalog[band].to_numpy(dtype=float), np.nan)
+        frame[f"{band}_err"] = np.where(observed, catalog[f"d{band}"].to_numpy(dtype=float), np.nan)
+    frame["redshift"] = catalog["zspec"].to_numpy(dtype=float)
+    frame["bpz_template"] = bpz["tb"].to_numpy(dtype=int)
+    frame["bpz_z"] = bpz["zb"].to_numpy(dtype=float)
+    frame["type"] = np.where(frame["bpz_template"] == 1, "ET", "LT")
+    bands = list(VIPERS_BANDS) if with_u else list(VIPERS_BANDS[1:])
+    filters = list(VIPERS_FILTERS) if with_u else list(VIPERS_FILTERS[1:])
+    n_incomplete = int(frame[bands].isna().any(axis=1).sum())
+    if complete:
+        frame = frame[frame[bands].notna().all(axis=1)].reset_index(drop=True)
+    X, y = frame[bands], frame[["type", "redshift"]]
+    if return_X_y:
+        return X, y
+    descr = (
+        f"{load_vipers.__doc__}\nThis load: {len(frame)} galaxies "
+        f"({(y['type'] == 'ET').sum()} ET); {n_incomplete} with a missing band "
+        f"{'removed' if complete else 'kept, as NaN'}."
+    )
+    return Bunch(data=X, target=y, frame=frame, feature_names=bands, bands=filters, DESCR=descr)
+
+
+# --------------------------------------------------------------- SDSS+2MASS
+SDSS_2MASS_COLUMNS = ("u", "g", "r", "i", "z", "J", "H", "K")
+SDSS_2MASS_FILTERS = (*DEMO_BANDS[:5], "twomass_J", "twomass_H", "twomass_Ks")
+
+
+def load_sdss_2mass(
+    data_home=None, with_2mass=False, label=None, n_samples=None, random_state=0, return_X_y=False
+):
+    """SDSS galaxies with spectroscopic z and ugriz (+ 2MASS JHK) AB magnitudes; no types.
+
+    Source: the kcorrect training set (Blanton & Roweis 2007, AJ 133, 734;
+    BSD-3), ``sdss_2mass/sdss_training_set.test.fits``: 31,924 SDSS
+    galaxies with ``MAGGIES`` (ugrizJHK, 2MASS present for about 4,700),
+    ``MAGGIES_IVAR`` and ``REDSHIFT``. Cite SDSS (York et al. 2000) and
+    2MASS (Skrutskie et al. 2006) too.
+
+    Flux unit: the values are about 10^9 times what AB maggies of these
+    galaxies would be (median r = 36), so they are read as nanomaggies,
+    mag = 22.5 - 2.5 log10(f) (median r = 18.6 AB); read as maggies every
+    magnitude would be negative. No Galactic extinction correction.
+
+    The file has **no type labels**. ``label="template"`` labels the
+    galaxies like :func:`load_demo` does (:func:`skphotoz.sed.label_by_template`
+    at the spectroscopic redshift, desc-bpz templates, the elliptical means
+    ET): a model's types, not observed ones. Without it ``target`` holds only
+    the redshift.
+
+    Parameters
+    ----------
+    data_home : path-like, optional
+        Folder containing ``sdss_2mass/``.
+    with_2mass : bool, default=False
+        Add J, H, K and keep only galaxies measured in all eight bands.
+        Otherwise ugriz, keeping galaxies measured in all five (30,291).
+    label : {None, "template"}, default=None
+    n_samples : int, optional
+        Draw this many galaxies at random (before labelling, which costs
+        time on the whole set).
+    random_state : int, default=0
+    return_X_y : bool, default=False
+
+    Returns
+    -------
+    Bunch with ``data`` (AB magnitudes), ``target`` (``redshift``, and
+    ``type`` with ``label="template"``), ``frame`` (with ``<band>_err``,
+    coordinates), ``feature_names``, ``bands`` (sedpy names) and ``DESCR``;
+    or ``(data, target)``.
+
+    Examples
+    --------
+    Needs the data folder, so skipped by doctest:
+
+    >>> from skphotoz.datasets import load_sdss_2mass
+    >>> X, y = load_sdss_2mass(return_X_y=True)  # doctest: +SKIP
+    >>> X.shape, list(y.columns)  # doctest: +SKIP
+    ((30291, 5), ['redshift'])
+    """
+    from astropy.table import Table
+    from sklearn.utils import Bunch, check_random_state
+
+    if label not in (None, "template"):
+        raise ValueError(f"label must be None or 'template'; got {label!r}.")
+    folder = _data_folder(data_home, "sdss_2mass")
+    table = Table.read(_require(folder / "sdss_training_set.test.fits"))
+    n_bands = 8 if with_2mass else 5
+    flux = np.asarray(table["MAGGIES"], dtype=float)[:, :n_bands]
+    ivar = np.asarray(table["MAGGIES_IVAR"], dtype=float)[:, :n_bands]
+    good = ((flux > 0) & (ivar > 0)).all(axis=1)
+    rows = np.flatnonzero(good)
+    if n_samples is not None:
+        if not 0 < n_samples <= len(rows):
+            raise ValueError(f"n_samples must be in [1, {len(rows)}]; got {n_samples}.")
+        rows = np.sort(check_random_state(random_state).choice(rows, n_samples, replace=False))
+    flux, ivar = flux[rows], ivar[rows]
+    mags = 22.5 - 2.5 * np.log10(flux)
+    errors = _MAG_PER_LN / (flux * np.sqrt(ivar))
+    columns = list(SDSS_2MASS_COLUMNS[:n_bands])
+    frame = pd.DataFrame(mags, columns=columns)
+    for column, err in zip(columns, errors.T, strict=True):
+        frame[f"{column}_err"] = err
+    frame["redshift"] = np.asarray(table["REDSHIFT"], dtype=float)[rows]
+    frame.insert(0, "ra", np.asarray(table["RA"], dtype=float)[rows])
+    frame.insert(1, "dec", np.asarray(table["DEC"], dtype=float)[rows])
+    filters = list(SDSS_2MASS_FILTERS[:n_bands])
+    target_columns = ["redshift"]
+    if label == "template":
+        from .sed import label_by_template
+
+        frame["type"], frame["best_template"] = label_by_template(
+            mags, frame["redshift"].to_numpy(), bands=filters, magnitude_errors=errors
+        )
+        target_columns = ["type", "redshift"]
+    X, y = frame[columns], frame[target_columns]
+    if return_X_y:
+        return X, y
+    descr = (
+        f"{load_sdss_2mass.__doc__}\nThis load: {len(frame)} galaxies with all of "
+        f"{', '.join(columns)}; {int((~good).sum())} without were left out."
+    )
+    return Bunch(data=X, target=y, frame=frame, feature_names=columns, bands=filters, DESCR=descr)

@@ -259,3 +259,120 @@ def plot_redshift_residuals(z_spec, z_phot, ax=None, level=0.99, label=None, pat
     ax.set(xlabel="z_spec", ylabel="z_phot - z_spec")
     ax.legend(fontsize=7, loc="best")
     return _finish(fig, path)
+
+
+def plot_data_distribution(
+    magnitude, z_spec, types, magnitude_label="r", early_type="ET", bins=20, path=None
+):
+    """r magnitude against z_spec by type, with both histograms (paper Fig. 1).
+
+    Bottom left: the scatter plot (late types black crosses, early types red
+    squares); top: the z_spec histogram; right: the magnitude histogram.
+
+    Parameters
+    ----------
+    magnitude, z_spec : array-like of shape (n,)
+    types : array-like of shape (n,)
+        Type labels; ``early_type`` marks the early types.
+    magnitude_label : str, default="r"
+    early_type : str, default="ET"
+    bins : int, default=20
+    path : str or path-like, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from skphotoz.plotting import plot_data_distribution
+    >>> fig = plot_data_distribution([20, 21, 22], [0.1, 0.5, 0.9], ["ET", "LT", "LT"])
+    """
+    magnitude = np.asarray(magnitude, dtype=float)
+    z_spec = np.asarray(z_spec, dtype=float)
+    early = np.asarray(types).astype(str) == str(early_type)
+    fig = plt.figure(figsize=(6.0, 6.0))
+    grid = fig.add_gridspec(
+        2, 2, width_ratios=(4, 1.3), height_ratios=(1.3, 4), hspace=0.05, wspace=0.05
+    )
+    ax = fig.add_subplot(grid[1, 0])
+    top = fig.add_subplot(grid[0, 0], sharex=ax)
+    right = fig.add_subplot(grid[1, 1], sharey=ax)
+    ax.scatter(
+        z_spec[~early],
+        magnitude[~early],
+        marker="x",
+        s=14,
+        color="black",
+        linewidths=0.7,
+        label=f"LT ({int((~early).sum())})",
+    )
+    ax.scatter(
+        z_spec[early],
+        magnitude[early],
+        marker="s",
+        s=14,
+        facecolors="none",
+        edgecolors="red",
+        linewidths=0.8,
+        label=f"{early_type} ({int(early.sum())})",
+    )
+    ax.set(xlabel="z_spec", ylabel=magnitude_label)
+    ax.legend(fontsize=8, loc="lower right")
+    top.hist(z_spec, bins=bins, color="gray", edgecolor="black")
+    top.set_ylabel("N")
+    top.tick_params(labelbottom=False)
+    right.hist(magnitude, bins=bins, orientation="horizontal", color="gray", edgecolor="black")
+    right.set_xlabel("N")
+    right.tick_params(labelleft=False)
+    return _finish(fig, path)
+
+
+def plot_weight_qq(analysis, path=None, ax=None):
+    """Q-Q plot of the standardised redshift-neuron weights against a normal (paper Fig. 8).
+
+    Draws the whole concatenate layer of one run (blue), one random neuron
+    over the bootstrap runs (orange), the class-probability neuron over the
+    runs (gray) and the standard-normal line (red dashed).
+
+    Parameters
+    ----------
+    analysis : Bunch
+        The result of :func:`skphotoz.weight_analysis.bootstrap_weight_analysis`
+        (``layer_weights``, ``random_neuron_weights``, ``class_weights``).
+    path : str or path-like, optional
+        Save the figure there.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.utils import Bunch
+    >>> from skphotoz.plotting import plot_weight_qq
+    >>> rng = np.random.default_rng(0)
+    >>> fig = plot_weight_qq(Bunch(layer_weights=rng.normal(size=513),
+    ...                            random_neuron_weights=rng.normal(size=100),
+    ...                            class_weights=rng.uniform(-1, 2, size=100)))
+    """
+    from scipy import stats
+
+    fig, ax = _figure(ax)
+    series = (
+        ("layer_weights", "concatenate layer (one run)", "tab:blue"),
+        ("random_neuron_weights", "random neuron (bootstrap runs)", "tab:orange"),
+        ("class_weights", "class-probability neuron (bootstrap runs)", "tab:gray"),
+    )
+    extent = []
+    for key, label, color in series:
+        (theoretical, ordered), _ = stats.probplot(np.asarray(analysis[key], float), dist="norm")
+        ax.plot(theoretical, ordered, color=color, lw=1.5, label=label)
+        extent += [theoretical.min(), theoretical.max()]
+    grid = np.linspace(min(extent), max(extent), 2)
+    ax.plot(grid, grid, "--", color="red", lw=1, label="standard normal")
+    ax.set(xlabel="theoretical quantiles", ylabel="standardised weight")
+    ax.legend(loc="upper left", fontsize=8)
+    return _finish(fig, path)
