@@ -203,3 +203,23 @@ def test_invalid_layout_parameters(joint_sample):
         JointMorphZ(**{**TINY, "class_units": (0,), "class_dropout": (0.0,)}).fit(X, y)
     with pytest.raises(ValueError, match="protocol"):
         JointMorphZ(protocol="magic").fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("protocol", "weight", "expected"),
+    [("fixed", "auto", 10.0), ("paper", "auto", 1.0), ("fixed", 3.0, 3.0)],
+)
+def test_redshift_loss_weight_reaches_the_total_loss(joint_sample, protocol, weight, expected):
+    X, y, _, _ = joint_sample
+    model = JointMorphZ(**TINY, protocol=protocol, redshift_loss_weight=weight).fit(X, y)
+    # One batch holding every galaxy: Keras' total loss is then exactly
+    # BCE + weight * MSE (epoch histories average the parts differently).
+    Xs = ((X.astype(float) - model.mean_) / model.scale_).astype(np.float32)
+    targets = {
+        "p_late": (y[:, 0] == "LT").astype(np.float32),
+        "redshift": y[:, 1].astype(np.float32),
+    }
+    losses = model.model_.evaluate(Xs, targets, batch_size=len(X), verbose=0, return_dict=True)
+    implied = (losses["loss"] - losses["p_late_loss"]) / losses["redshift_loss"]
+    assert implied == pytest.approx(expected, rel=1e-3)
+    assert model.get_params()["redshift_loss_weight"] == weight
