@@ -108,7 +108,7 @@ def split_targets(y, type_column="type", redshift_column="redshift"):
     --------
     >>> from skphotoz._validation import split_targets
     >>> types, z = split_targets([["ET", 0.5], ["LT", 1.0]])
-    >>> list(types), z.tolist()
+    >>> types.tolist(), z.tolist()
     (['ET', 'LT'], [0.5, 1.0])
     """
     if y is None:

@@ -91,7 +91,7 @@ def build_joint_network(
     --------
     >>> from skphotoz.network import build_joint_network
     >>> model = build_joint_network(8)
-    >>> model.get_layer("redshift").kernel.shape  # 512 base outputs + p
+    >>> tuple(model.get_layer("redshift").kernel.shape)  # 512 base outputs + p
     (513, 1)
     """
     inputs = keras.Input(shape=(n_features,), name="magnitudes")

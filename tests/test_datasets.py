@@ -53,11 +53,3 @@ def test_cnoc2_with_sdss(data_home):
     matched = sdss.data["sdss_r"].notna().sum()
     assert 700 < matched <= 851  # matches within 3 arcsec
     assert (sdss.target["type"].isin(["ET", "LT"])).all()
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    import skphotoz.datasets as module
-
-    assert doctest.testmod(module).failed == 0

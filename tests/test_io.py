@@ -1,7 +1,5 @@
 """Catalog I/O: formats, band selection, flux conversion, sentinels, saved models, predict."""
 
-import doctest
-
 import joblib
 import numpy as np
 import pandas as pd
@@ -30,11 +28,6 @@ from skphotoz.io import (
 from .conftest import TINY, make_joint_sample
 
 BANDS = [f"mag_{b}" for b in "ugriz"]
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(skio, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 5 and result.failed == 0
 
 
 def _catalog(n=40, seed=0):

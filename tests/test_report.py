@@ -1,13 +1,11 @@
 """The HTML report: tables by hand, every section present, images embedded and non-empty."""
 
-import doctest
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
-import skphotoz.report as report_module
 from skphotoz import JointMorphZ
 from skphotoz.metrics import outlier_fraction, residual_regression
 from skphotoz.plotting import plot_data_distribution
@@ -21,11 +19,6 @@ from skphotoz.report import (
 )
 
 from .conftest import TINY, make_joint_sample
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(report_module)
-    assert result.attempted >= 4 and result.failed == 0
 
 
 def test_type_statistics_by_hand():
