@@ -5,7 +5,7 @@ Measures, in one run and on the same rows:
 * ``predict``: the public path (validation, standardisation, forward pass in
   65536-row chunks, labels), and its parts: input validation alone and the
   bare network calls at several chunk sizes;
-* ``predict_catalog``: :func:`skphotoz.scaleout.predict_catalog` on a parquet
+* ``predict_partitions``: :func:`skphotoz.scaleout.predict_partitions` on a parquet
   file (10 partitions), computed with dask's default threaded scheduler.
 
 The network is the default Architecture 1 (fitted for one epoch: throughput
@@ -28,7 +28,7 @@ import pandas as pd
 
 from skphotoz import JointMorphZ
 from skphotoz.datasets import load_cnoc2, load_demo, shared_data_home
-from skphotoz.scaleout import predict_catalog
+from skphotoz.scaleout import predict_partitions
 
 
 def timed(fn, repeats=3):
@@ -85,10 +85,10 @@ def main():
         import dask.dataframe as dd
 
         dd.from_pandas(big, npartitions=10).to_parquet(path)
-        seconds, out = timed(lambda: predict_catalog(model, path).compute(), repeats=2)
+        seconds, out = timed(lambda: predict_partitions(model, path).compute(), repeats=2)
         assert len(out) == n
         print(
-            f"predict_catalog (parquet, 10 partitions, threads): {seconds:6.2f} s  "
+            f"predict_partitions (parquet, 10 partitions, threads): {seconds:6.2f} s  "
             f"{n / seconds:12,.0f} galaxies/s"
         )
 

@@ -9,9 +9,20 @@ __version__ = "0.1.0"
 
 __all__ = [
     "JointMorphZ",
+    "ReplicaEnsemble",
     "SEDTemplateFitter",
     "StratifiedTypeKFold",
     "YoudenThreshold",
     "YoudenThresholdCV",
     "__version__",
 ]
+
+
+def __getattr__(name):
+    # ReplicaEnsemble's module builds Keras layers at import time; loading it
+    # lazily keeps `import skphotoz` (and `skphotoz --help`) free of TensorFlow.
+    if name == "ReplicaEnsemble":
+        from .ensemble import ReplicaEnsemble
+
+        return ReplicaEnsemble
+    raise AttributeError(f"module 'skphotoz' has no attribute {name!r}")

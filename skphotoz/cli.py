@@ -415,7 +415,7 @@ def _make_estimator(
             raise click.UsageError("--threshold is a number in [0, 1] or 'youden'.") from exc
     if uncertainty:
         try:
-            from .replica import ReplicaEnsemble
+            from .ensemble import ReplicaEnsemble
         except ImportError as exc:
             raise click.UsageError(
                 "--uncertainty needs skphotoz.replica.ReplicaEnsemble, which this "

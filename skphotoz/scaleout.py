@@ -3,7 +3,7 @@
 Two mechanisms, both from well-kept libraries, so the code a user runs on a
 laptop runs unchanged on a cluster:
 
-* **Catalog prediction.** :func:`predict_catalog` maps a fitted estimator
+* **Catalog prediction.** :func:`predict_partitions` maps a fitted estimator
   over the partitions of a dask DataFrame (``map_partitions``) and returns a
   lazy dask DataFrame with the input columns plus ``p_lt``, ``type`` and
   ``z_phot``. A pandas DataFrame is split into partitions, a parquet path is
@@ -21,10 +21,10 @@ On a cluster::
     from distributed import Client
     import joblib
     from sklearn.model_selection import cross_validate
-    from skphotoz.scaleout import predict_catalog
+    from skphotoz.scaleout import predict_partitions
 
     client = Client("tcp://scheduler:8786")   # or Client(LocalCluster())
-    predict_catalog(model, "catalog/*.parquet").to_parquet("predicted/")
+    predict_partitions(model, "catalog/*.parquet").to_parquet("predicted/")
     with joblib.parallel_backend("dask"):
         cross_validate(JointMorphZ(), X, y, cv=StratifiedTypeKFold(5), n_jobs=-1)
 
@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-#: Output columns added by :func:`predict_catalog`.
+#: Output columns added by :func:`predict_partitions`.
 OUTPUT_COLUMNS = ("p_lt", "type", "z_phot")
 
 #: Rows per partition when a pandas DataFrame is split.
@@ -72,7 +72,7 @@ def _predict_frame(frame, estimator, columns, label_dtype):
     return out
 
 
-def predict_catalog(estimator, data, *, columns=None, chunksize=None):
+def predict_partitions(estimator, data, *, columns=None, chunksize=None):
     """Predict type and redshift for a catalog of any size, lazily, over dask partitions.
 
     Parameters
@@ -100,12 +100,12 @@ def predict_catalog(estimator, data, *, columns=None, chunksize=None):
     --------
     >>> import numpy as np, pandas as pd
     >>> from skphotoz import JointMorphZ
-    >>> from skphotoz.scaleout import predict_catalog
+    >>> from skphotoz.scaleout import predict_partitions
     >>> rng = np.random.default_rng(0)
     >>> X = pd.DataFrame(rng.normal(22, 1, (60, 3)), columns=["g", "r", "i"])
     >>> y = np.column_stack([np.where(X["g"] > 22, "LT", "ET"), np.abs(X["r"] - 21) / 4])
     >>> model = JointMorphZ(base_units=(8,), class_units=(4,), class_dropout=(0.1,), epochs=1)
-    >>> out = predict_catalog(model.fit(X, y), X, chunksize=25)
+    >>> out = predict_partitions(model.fit(X, y), X, chunksize=25)
     >>> out.npartitions, list(out.columns)
     (3, ['g', 'r', 'i', 'p_lt', 'type', 'z_phot'])
     """
@@ -135,7 +135,7 @@ def predict_catalog(estimator, data, *, columns=None, chunksize=None):
     clash = [c for c in OUTPUT_COLUMNS if c in data.columns]
     if clash:
         raise ValueError(
-            f"The catalog already has column(s) {clash}, which predict_catalog would overwrite; "
+            f"The catalog already has column(s) {clash}, which predict_partitions would overwrite; "
             "rename or drop them first."
         )
     classes = getattr(estimator, "classes_", np.array(["ET", "LT"]))

@@ -1,21 +1,15 @@
-"""Replica training: isolation, LOO hygiene, agreement with JointMorphZ, ReplicaEnsemble."""
-
-import pickle
+"""Replica training: isolation, LOO hygiene, agreement with JointMorphZ."""
 
 import keras
 import numpy as np
-import pandas as pd
 import pytest
-from sklearn.base import clone
-from sklearn.model_selection import LeaveOneOut, cross_validate
+from sklearn.model_selection import LeaveOneOut
 from sklearn.utils import check_random_state
 
 from skphotoz import JointMorphZ
-from skphotoz.model_selection import StratifiedTypeKFold
 from skphotoz.network import build_joint_network
 from skphotoz.replica import (
     ReplicaDropout,
-    ReplicaEnsemble,
     predict_replicas,
     redshift_layer_weights,
     replica_standardisation,
@@ -155,67 +149,3 @@ def test_bad_arguments(sample):
         train_replicas(X, late, z, np.ones((len(X), 2)), input_mean=np.zeros((2, 5)))
     with pytest.raises(TypeError, match="Unknown architecture"):
         train_replicas(X, late, z, np.ones((len(X), 2)), epochs=1, base_width=3)
-
-
-# ---------------------------------------------------------------- ReplicaEnsemble
-@pytest.fixture(scope="module")
-def ensemble(sample):
-    X, y, _, _ = sample
-    return ReplicaEnsemble(**TINY, n_replicas=5).fit(X, y)
-
-
-def test_ensemble_predictions_and_uncertainty(ensemble, sample):
-    X, y, _, _ = sample
-    frame = pd.DataFrame(X, index=np.arange(100, 100 + len(X)))
-    table = ensemble.predict_uncertainty(frame)
-    assert list(table.columns) == [
-        "p_late", "p_late_err", "z_phot", "z_phot_err", "z_phot_lo68", "z_phot_hi68",
-    ]  # fmt: skip
-    assert table.index[0] == 100
-    np.testing.assert_allclose(table["p_late"], ensemble.predict_proba(X)[:, 1])
-    np.testing.assert_allclose(table["z_phot"], ensemble.predict_redshift(X))
-    assert (table["p_late_err"] > 0).all() and (table["z_phot_err"] > 0).all()
-    assert (table["z_phot_lo68"] <= table["z_phot_hi68"]).all()
-    joint = ensemble.predict(X)
-    assert joint.shape == (len(X), 2) and set(joint[:, 0]) <= {"ET", "LT"}
-    assert np.isfinite(ensemble.score(X, y))
-
-
-def test_ensemble_bootstrap_counts_are_stratified_resamples(ensemble, sample):
-    _, _, late, _ = sample
-    counts = ensemble.bootstrap_counts_
-    assert counts.shape == (len(late), 5)
-    np.testing.assert_array_equal(counts[late].sum(axis=0), late.sum())
-    np.testing.assert_array_equal(counts[~late].sum(axis=0), (~late).sum())
-    assert (counts == 0).any(axis=0).all()  # every replica has out-of-bag rows
-    assert len({tuple(c) for c in counts.T}) == 5  # different resamples
-
-
-def test_ensemble_pickle_clone_and_cv(ensemble, sample):
-    X, y, _, _ = sample
-    restored = pickle.loads(pickle.dumps(ensemble))
-    np.testing.assert_array_equal(restored.predict_proba(X), ensemble.predict_proba(X))
-    np.testing.assert_array_equal(restored.predict_redshift(X), ensemble.predict_redshift(X))
-    assert clone(ensemble).get_params() == ensemble.get_params()
-    scores = cross_validate(ReplicaEnsemble(**TINY, n_replicas=2), X, y, cv=StratifiedTypeKFold(2))[
-        "test_score"
-    ]
-    assert np.all(np.isfinite(scores))
-
-
-def test_ensemble_single_replica_has_zero_spread(sample):
-    X, y, _, _ = sample
-    y_int = np.column_stack([(y[:, 0] == "LT").astype(int), y[:, 1]])
-    model = ReplicaEnsemble(**TINY, n_replicas=1).fit(X, y_int)
-    assert model.classes_.tolist() == [0, 1]
-    assert (model.predict_uncertainty(X)["z_phot_err"] == 0).all()
-
-
-def test_ensemble_validates_input(sample):
-    X, y, _, _ = sample
-    with pytest.raises(ValueError, match="n_replicas"):
-        ReplicaEnsemble(n_replicas=0).fit(X, y)
-    bad = X.copy()
-    bad[3, 1] = -99.0
-    with pytest.raises(ValueError, match="sentinel"):
-        ReplicaEnsemble(**TINY, n_replicas=2).fit(bad, y)

@@ -11,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skphotoz import JointMorphZ
 from skphotoz.model_selection import StratifiedTypeKFold
-from skphotoz.scaleout import predict_catalog
+from skphotoz.scaleout import predict_partitions
 
 from .conftest import TINY, make_joint_sample
 
@@ -40,7 +40,7 @@ def _check(out, model, frame):
 def test_pandas_input_is_split_and_lazy(fitted):
     model, frame, _ = fitted
     catalog = frame.assign(ra=np.arange(len(frame)))
-    out = predict_catalog(model, catalog, chunksize=40)
+    out = predict_partitions(model, catalog, chunksize=40)
     assert isinstance(out, dd.DataFrame) and out.npartitions == 3
     assert list(out.columns) == [*catalog.columns, "p_lt", "type", "z_phot"]
     result = out.compute()
@@ -51,33 +51,33 @@ def test_pandas_input_is_split_and_lazy(fitted):
 def test_parquet_path(fitted, tmp_path):
     model, frame, _ = fitted
     dd.from_pandas(frame, npartitions=2).to_parquet(tmp_path / "catalog")
-    out = predict_catalog(model, tmp_path / "catalog").compute()
+    out = predict_partitions(model, tmp_path / "catalog").compute()
     _check(out.reset_index(drop=True), model, frame)
 
 
 def test_pipeline_uses_public_api(fitted):
     model, frame, y = fitted
     pipe = make_pipeline(StandardScaler(), JointMorphZ(**TINY)).fit(frame, y)
-    out = predict_catalog(pipe, frame, chunksize=50).compute()
+    out = predict_partitions(pipe, frame, chunksize=50).compute()
     _check(out, pipe, frame)
 
 
 def test_bad_catalogs(fitted):
     model, frame, _ = fitted
     with pytest.raises(ValueError, match=r"lacks the band column\(s\) \['mag_z'\]"):
-        predict_catalog(model, frame.drop(columns="mag_z"))
+        predict_partitions(model, frame.drop(columns="mag_z"))
     with pytest.raises(ValueError, match="already has column"):
-        predict_catalog(model, frame.assign(type="x"))
+        predict_partitions(model, frame.assign(type="x"))
     with pytest.raises(TypeError, match="pandas DataFrame, a dask DataFrame"):
-        predict_catalog(model, frame.to_numpy())
+        predict_partitions(model, frame.to_numpy())
     bare = JointMorphZ(**TINY).fit(frame.to_numpy(), fitted[2].to_numpy())
     with pytest.raises(ValueError, match="columns="):
-        predict_catalog(bare, frame)
+        predict_partitions(bare, frame)
     # Bad photometry in one partition surfaces with the band named, at compute time.
     dirty = frame.copy()
     dirty.loc[70, "mag_r"] = 99.0
     with pytest.raises(ValueError, match="mag_r: 1 row"):
-        predict_catalog(model, dirty, chunksize=40).compute()
+        predict_partitions(model, dirty, chunksize=40).compute()
 
 
 def test_local_dask_cluster_runs_catalog_and_cross_validation(fitted):
@@ -90,7 +90,7 @@ def test_local_dask_cluster_runs_catalog_and_cross_validation(fitted):
     )
     with cluster, distributed.Client(cluster) as client:
         with distributed.get_task_stream(client) as stream:
-            out = predict_catalog(model, dd.from_pandas(frame, npartitions=3)).compute()
+            out = predict_partitions(model, dd.from_pandas(frame, npartitions=3)).compute()
         assert len(stream.data) >= 3  # the partitions ran as tasks on the cluster
         _check(out, model, frame)
 

@@ -1,0 +1,293 @@
+"""``ReplicaEnsemble``: a bootstrap ensemble of the joint network, with per-galaxy errors.
+
+The ensemble is trained by :func:`skphotoz.replica.train_replicas`, so its
+``n_replicas`` networks cost one vectorised training run rather than
+``n_replicas`` fits. Its spread across replicas is the bootstrap (model)
+uncertainty of each galaxy's P(LT) and z_phot.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils._tags import RegressorTags
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_joint_target, split_targets
+from .estimator import JointMorphZ, effective_redshift_loss_weight
+from .replica import (
+    build_replica_network,
+    predict_replicas,
+    replica_standardisation,
+    train_replicas,
+)
+
+
+class ReplicaEnsemble(ClassifierMixin, BaseEstimator):
+    """Bootstrap ensemble of the joint network, trained as replicas in one computation.
+
+    ``n_replicas`` copies of the network of :class:`skphotoz.JointMorphZ`
+    (``protocol="fixed"``: exactly ``epochs`` epochs, sigmoid learning-rate
+    decay) are each trained on a bootstrap resample of the training galaxies,
+    drawn with replacement within each type so every replica sees both types.
+    Predictions are replica means; :meth:`predict_uncertainty` adds their
+    spread, a per-galaxy bootstrap (model) uncertainty.
+
+    Parameters
+    ----------
+    base_units, base_dropout, class_units, class_dropout, redshift_units, \
+feed_class_probability, epochs, batch_size, learning_rate, lr_decay_floor, \
+redshift_loss_weight, threshold, standardize, type_column, redshift_column, verbose
+        As in :class:`skphotoz.JointMorphZ`. Each replica standardises with
+        the mean and standard deviation of its own resample.
+    n_replicas : int, default=20
+        Number of bootstrap replicas.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the resamples, weight initialisation, dropout and batch order.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+    bootstrap_counts_ : ndarray of shape (n_samples, n_replicas)
+        How often each training galaxy was drawn for each replica (0 means
+        out-of-bag).
+    model_ : keras.Model
+        The replica network (outputs have one column per replica).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.replica import ReplicaEnsemble
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(22, 1, size=(60, 4))
+    >>> y = np.column_stack([np.where(X[:, 0] > 22, "LT", "ET"), np.abs(X[:, 1] - 21) / 4])
+    >>> model = ReplicaEnsemble(base_units=(16,), base_dropout=(0.1,), class_units=(8,),
+    ...                         class_dropout=(0.0,), epochs=2, n_replicas=3, random_state=0)
+    >>> list(model.fit(X, y).predict_uncertainty(X[:2]).columns)[:2]
+    ['p_late', 'p_late_err']
+    """
+
+    _parameter_constraints = {
+        key: JointMorphZ._parameter_constraints[key]
+        for key in (
+            "base_units",
+            "base_dropout",
+            "class_units",
+            "class_dropout",
+            "redshift_units",
+            "feed_class_probability",
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "lr_decay_floor",
+            "redshift_loss_weight",
+            "threshold",
+            "standardize",
+            "type_column",
+            "redshift_column",
+            "random_state",
+            "verbose",
+        )
+    }
+    _parameter_constraints["n_replicas"] = [Interval(numbers.Integral, 1, None, closed="left")]
+
+    def __init__(
+        self,
+        *,
+        base_units=(512,),
+        base_dropout=(0.5,),
+        class_units=(32, 32),
+        class_dropout=(0.1, 0.1),
+        redshift_units=(),
+        feed_class_probability=True,
+        epochs=300,
+        batch_size=64,
+        learning_rate=1e-3,
+        lr_decay_floor=0.1,
+        redshift_loss_weight="auto",
+        threshold=0.5,
+        standardize=True,
+        type_column="type",
+        redshift_column="redshift",
+        n_replicas=20,
+        random_state=None,
+        verbose=0,
+    ):
+        self.base_units = base_units
+        self.base_dropout = base_dropout
+        self.class_units = class_units
+        self.class_dropout = class_dropout
+        self.redshift_units = redshift_units
+        self.feed_class_probability = feed_class_probability
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.lr_decay_floor = lr_decay_floor
+        self.redshift_loss_weight = redshift_loss_weight
+        self.threshold = threshold
+        self.standardize = standardize
+        self.type_column = type_column
+        self.redshift_column = redshift_column
+        self.n_replicas = n_replicas
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # The joint [type, redshift] target, as for JointMorphZ.
+        tags.target_tags.required = True
+        tags.target_tags.one_d_labels = False
+        tags.target_tags.two_d_labels = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.classifier_tags.multi_class = False
+        tags.regressor_tags = RegressorTags()
+        tags.input_tags.allow_nan = False
+        return tags
+
+    # Validation and the prediction API are JointMorphZ's own, reused as is:
+    # they only need _forward and the shared parameters.
+    _check_X = JointMorphZ._check_X
+    _network_kwargs = JointMorphZ._network_kwargs
+    predict_proba = JointMorphZ.predict_proba
+    predict_redshift = JointMorphZ.predict_redshift
+    predict = JointMorphZ.predict
+    score = JointMorphZ.score
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train ``n_replicas`` bootstrap replicas in one call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands)
+        y : array-like of shape (n_samples, 2), DataFrame or astropy Table
+            Joint target ``[type, redshift]``.
+        sample_weight : array-like of shape (n_samples,), optional
+            Multiplies every replica's bootstrap counts.
+
+        Returns
+        -------
+        self : ReplicaEnsemble
+        """
+        X = self._check_X(X, reset=True)
+        types, redshift = split_targets(y, self.type_column, self.redshift_column)
+        if len(types) != X.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} rows but y has {len(types)}; they must match row by row."
+            )
+        self.classes_ = check_joint_target(types, redshift)
+        network = self._network_kwargs()
+        late = types == self.classes_[1]
+        rng = check_random_state(self.random_state)
+        counts = np.zeros((len(X), self.n_replicas), dtype=np.int32)
+        for rows in (np.flatnonzero(late), np.flatnonzero(~late)):
+            draws = rng.randint(len(rows), size=(len(rows), self.n_replicas))
+            for k in range(self.n_replicas):
+                counts[:, k] += np.bincount(rows[draws[:, k]], minlength=len(X))
+        self.bootstrap_counts_ = counts
+        weights = counts.astype(np.float64)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (len(X),):
+                raise ValueError(
+                    f"sample_weight must have shape ({len(X)},); got {sample_weight.shape}."
+                )
+            weights = weights * sample_weight[:, None]
+        if self.standardize:
+            mean, scale = replica_standardisation(X, weights)
+        else:
+            mean = np.zeros((self.n_replicas, X.shape[1]))
+            scale = np.ones((self.n_replicas, X.shape[1]))
+        self.model_ = train_replicas(
+            X,
+            late,
+            redshift,
+            weights,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            lr_decay_floor=self.lr_decay_floor,
+            redshift_loss_weight=effective_redshift_loss_weight(self.redshift_loss_weight, "fixed"),
+            seed=int(rng.randint(np.iinfo(np.int32).max)),
+            verbose=self.verbose,
+            input_mean=mean,
+            input_scale=scale,
+            **network,
+        )
+        return self
+
+    def _replica_outputs(self, X):
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        p_late, redshift = predict_replicas(self.model_, X)
+        return p_late.astype(np.float64), redshift.astype(np.float64)
+
+    def _forward(self, X):
+        p_late, redshift = self._replica_outputs(X)
+        return p_late.mean(axis=1), redshift.mean(axis=1)
+
+    def predict_uncertainty(self, X):
+        """Replica means and spreads of P(late type) and redshift, per galaxy.
+
+        The spread is over the ``n_replicas`` bootstrap replicas: it is the
+        bootstrap (model) uncertainty of the network, from resampling the
+        training galaxies and from the random initialisation and dropout, and
+        does NOT include the photometric errors of the galaxy itself.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands)
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``p_late`` and ``z_phot``: replica means (as :meth:`predict_proba`
+            and :meth:`predict_redshift`); ``p_late_err`` and ``z_phot_err``:
+            replica standard deviations (ddof=1; 0 for a single replica);
+            ``z_phot_lo68``/``z_phot_hi68``: the 16th/84th percentiles of the
+            replica redshifts. Indexed like ``X`` when it is a DataFrame.
+        """
+        p_late, redshift = self._replica_outputs(X)
+        ddof = 1 if self.n_replicas > 1 else 0
+        lo, hi = np.percentile(redshift, [16, 84], axis=1)
+        return pd.DataFrame(
+            {
+                "p_late": p_late.mean(axis=1),
+                "p_late_err": p_late.std(axis=1, ddof=ddof),
+                "z_phot": redshift.mean(axis=1),
+                "z_phot_err": redshift.std(axis=1, ddof=ddof),
+                "z_phot_lo68": lo,
+                "z_phot_hi68": hi,
+            },
+            index=X.index if isinstance(X, pd.DataFrame) else None,
+        )
+
+    def __getstate__(self):
+        # As JointMorphZ: keep the weights, rebuild the network on load.
+        state = self.__dict__.copy()
+        model = state.pop("model_", None)
+        if model is not None:
+            state["_network_weights"] = model.get_weights()
+        return state
+
+    def __setstate__(self, state):
+        weights = state.pop("_network_weights", None)
+        self.__dict__.update(state)
+        if weights is not None:
+            zeros = np.zeros((self.n_replicas, self.n_features_in_))
+            self.model_ = build_replica_network(
+                self.n_features_in_,
+                self.n_replicas,
+                input_mean=zeros,
+                input_scale=zeros + 1,
+                **self._network_kwargs(),
+            )
+            self.model_.set_weights(weights)
