@@ -4,11 +4,19 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LinearRegression, LogisticRegression
 
+import skphotoz.replica as replica
+from skphotoz import JointMorphZ
+from skphotoz._validation import split_targets
 from skphotoz.datasets import shared_data_home
+from skphotoz.metrics import SCORERS
 
 #: A network small enough that a fit takes well under a second.
 TINY = {
@@ -53,3 +61,46 @@ def data_home():
     if home is None:
         pytest.skip("../shared/data (real survey catalogs) is absent; set SKPHOTOZ_DATA_HOME")
     return home
+
+
+@pytest.fixture
+def fast_replicas(monkeypatch):
+    """Record each replica call's weights (the returned list); skip XLA (seconds per tiny call)."""
+    calls = []
+    original = replica.train_replicas
+
+    @functools.wraps(original)
+    def recording(X, late, redshift, weights, **kwargs):
+        calls.append(np.array(weights))
+        return original(X, late, redshift, weights, **{**kwargs, "jit_compile": False})
+
+    monkeypatch.setattr(replica, "train_replicas", recording)
+    return calls
+
+
+class LinearPair(ClassifierMixin, BaseEstimator):
+    """A fast, deterministic joint model: logistic type + linear redshift."""
+
+    def fit(self, X, y):
+        types, redshift = split_targets(y)
+        self.classes_ = np.unique(types)
+        self.classifier_ = LogisticRegression().fit(X, types)
+        self.regressor_ = LinearRegression().fit(X, redshift)
+        return self
+
+    def predict_proba(self, X):
+        return self.classifier_.predict_proba(X)
+
+    def predict(self, X):
+        out = np.empty((len(X), 2), dtype=object)
+        out[:, 0] = self.classifier_.predict(X)
+        out[:, 1] = self.regressor_.predict(X)
+        return out
+
+    def score(self, X, y):
+        return SCORERS["joint"](self, X, y)
+
+
+def tiny_model(**kwargs):
+    """A JointMorphZ with the TINY network, overridden by ``kwargs``."""
+    return JointMorphZ(**{**TINY, **kwargs})

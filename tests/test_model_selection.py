@@ -1,78 +1,26 @@
-"""Splitters, out-of-fold predictions and the paper's evaluation protocols."""
-
-import functools
+"""Splitters, out-of-fold predictions and the replica machinery."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from joblib import parallel_backend
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV, LeaveOneOut, cross_val_predict, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import skphotoz.replica as replica
-from skphotoz import JointMorphZ
-from skphotoz._validation import split_targets
-from skphotoz.metrics import SCORERS, classification_metrics, photoz_metrics
+from skphotoz.evaluation import bootstrap_evaluation
+from skphotoz.metrics import SCORERS
 from skphotoz.model_selection import (
     BootstrapSplit,
     StratifiedTypeKFold,
-    bootstrap_evaluation,
-    compare_architectures,
     cross_val_predict_joint,
-    evaluate_predictions,
-    loo_evaluation,
     paper_split,
     replica_weights,
 )
-from skphotoz.thresholding import youden_threshold
 
-from .conftest import TINY, make_joint_sample
+from .conftest import LinearPair, make_joint_sample, tiny_model
 
-REPLICA_CALLS = []
-
-
-@pytest.fixture(autouse=True)
-def fast_replicas(monkeypatch):
-    """Record each replica call's weights; skip XLA (seconds of compile per tiny call)."""
-    original = replica.train_replicas
-
-    @functools.wraps(original)
-    def recording(X, late, redshift, weights, **kwargs):
-        REPLICA_CALLS.append(np.array(weights))
-        return original(X, late, redshift, weights, **{**kwargs, "jit_compile": False})
-
-    REPLICA_CALLS.clear()
-    monkeypatch.setattr(replica, "train_replicas", recording)
-
-
-class LinearPair(ClassifierMixin, BaseEstimator):
-    """A fast, deterministic joint model: logistic type + linear redshift."""
-
-    def fit(self, X, y):
-        types, redshift = split_targets(y)
-        self.classes_ = np.unique(types)
-        self.classifier_ = LogisticRegression().fit(X, types)
-        self.regressor_ = LinearRegression().fit(X, redshift)
-        return self
-
-    def predict_proba(self, X):
-        return self.classifier_.predict_proba(X)
-
-    def predict(self, X):
-        out = np.empty((len(X), 2), dtype=object)
-        out[:, 0] = self.classifier_.predict(X)
-        out[:, 1] = self.regressor_.predict(X)
-        return out
-
-    def score(self, X, y):
-        return SCORERS["joint"](self, X, y)
-
-
-def tiny_model(**kwargs):
-    return JointMorphZ(**{**TINY, **kwargs})
+pytestmark = pytest.mark.usefixtures("fast_replicas")
 
 
 def paper_sample(n_early=30, n_late=340, seed=0):
@@ -181,35 +129,35 @@ def test_replica_weights_loo_isolation():
         replica_weights([(np.array([0, 1, 2]), np.array([2, 3]))], 4)
 
 
-def test_loo_through_replicas_never_sees_its_galaxy():
+def test_loo_through_replicas_never_sees_its_galaxy(fast_replicas):
     X, y, _, _ = make_joint_sample(40)
     frame = pd.DataFrame(X, index=np.arange(100, 140))
     oof = cross_val_predict_joint(tiny_model(), frame, y, cv="loo", replicas=True, random_state=0)
     assert (oof["n_predictions"] == 1).all() and np.isfinite(oof[["p_late", "z_phot"]]).all().all()
     assert oof.index.equals(frame.index)
-    assert len(REPLICA_CALLS) == 1 and REPLICA_CALLS[0].shape == (40, 40)
-    np.testing.assert_array_equal(np.diag(REPLICA_CALLS[0]), 0)  # replica k: weight 0 on k
-    np.testing.assert_array_equal(REPLICA_CALLS[0].sum(axis=0), 39)
+    assert len(fast_replicas) == 1 and fast_replicas[0].shape == (40, 40)
+    np.testing.assert_array_equal(np.diag(fast_replicas[0]), 0)  # replica k: weight 0 on k
+    np.testing.assert_array_equal(fast_replicas[0].sum(axis=0), 39)
 
 
-def test_loo_through_per_fold_fits_of_a_pipeline():
+def test_loo_through_per_fold_fits_of_a_pipeline(fast_replicas):
     X, y, _, _ = make_joint_sample(30)
     pipeline = make_pipeline(StandardScaler(), LinearPair())
     oof = cross_val_predict_joint(pipeline, X, y, cv=LeaveOneOut())
-    assert not REPLICA_CALLS
+    assert not fast_replicas
     assert (oof["n_predictions"] == 1).all() and np.isfinite(oof["z_phot"]).all()
     # Row 0 is predicted by a model that never saw it.
     fitted = make_pipeline(StandardScaler(), LinearPair()).fit(X[1:], y[1:])
     assert oof["p_late"][0] == pytest.approx(fitted.predict_proba(X[:1])[0, 1])
 
 
-def test_replicas_chunked(monkeypatch):
+def test_replicas_chunked(monkeypatch, fast_replicas):
     import skphotoz.model_selection as ms
 
     monkeypatch.setattr(ms, "MAX_REPLICAS_PER_CALL", 8)
     X, y, _, _ = make_joint_sample(20)
     oof = cross_val_predict_joint(tiny_model(epochs=1), X, y, cv="loo", random_state=0)
-    assert [w.shape[1] for w in REPLICA_CALLS] == [7, 7, 6]
+    assert [w.shape[1] for w in fast_replicas] == [7, 7, 6]
     assert (oof["n_predictions"] == 1).all()
 
 
@@ -238,83 +186,6 @@ def test_replicas_option_errors():
         cross_val_predict_joint(LinearPair(), X, y, cv=2, replicas=True)
     with pytest.raises(ValueError, match="cv="):
         cross_val_predict_joint(LinearPair(), X, y, cv="kfold")
-
-
-# ---------------------------------------------------------------- metrics
-def test_loo_evaluation_metrics_are_the_metrics_module():
-    X, y, types, z_spec = make_joint_sample(40)
-    result = loo_evaluation(tiny_model(), X, y, n_bootstrap=50, random_state=0)
-    pred = result.predictions
-    assert list(pred.columns) == ["type", "z_spec", "p_late", "z_phot"]
-    np.testing.assert_array_equal(pred["type"], types)
-    late = types == "LT"
-    expected = {
-        **classification_metrics(late, pred["p_late"], 0.5),
-        **photoz_metrics(z_spec, pred["z_phot"]),
-    }
-    for name, value in expected.items():
-        if name != "threshold":
-            assert result.metrics.loc[name, "value"] == pytest.approx(value, nan_ok=True), name
-    youden = youden_threshold(late, pred["p_late"])
-    assert result.youden_threshold == pytest.approx(youden["threshold"])
-    assert result.metrics.loc["youden_j_youden", "value"] == pytest.approx(youden["youden_j"])
-    assert result.metrics.loc["total_loss", "value"] == pytest.approx(
-        expected["binary_cross_entropy"] + expected["mse"]
-    )
-    errors = result.metrics.loc[["accuracy", "roc_auc", "mse", "sigma_nmad"], "error"]
-    assert (errors > 0).all()
-
-
-def test_bootstrap_errors_shrink_with_sample_size():
-    rng = np.random.default_rng(0)
-
-    def predictions(n):
-        types = np.where(rng.random(n) < 0.8, "LT", "ET")
-        z = rng.uniform(0.1, 1.2, n)
-        p = np.clip((types == "LT") * 0.6 + 0.2 + rng.normal(0, 0.2, n), 0, 1)
-        return pd.DataFrame(
-            {"type": types, "z_spec": z, "p_late": p, "z_phot": z + rng.normal(0, 0.05, n)}
-        )
-
-    small = evaluate_predictions(predictions(100), n_bootstrap=200, random_state=0).metrics
-    large = evaluate_predictions(predictions(1600), n_bootstrap=200, random_state=0).metrics
-    for name in ("accuracy", "mse", "roc_auc"):
-        ratio = small.loc[name, "error"] / large.loc[name, "error"]
-        assert 2 < ratio < 8, (name, ratio)  # ~sqrt(16) = 4
-    acc = large.loc["accuracy", "value"]
-    binomial = np.sqrt(acc * (1 - acc) / 1600)
-    assert large.loc["accuracy", "error"] == pytest.approx(binomial, rel=0.3)
-
-
-def test_bootstrap_evaluation_per_split():
-    X, y, _, _ = make_joint_sample(60)
-    result = bootstrap_evaluation(LinearPair(), X, y, n_splits=6, random_state=0)
-    per_split = result.per_split
-    assert len(per_split) == 6 and (per_split["n_train"] == 60).all()
-    np.testing.assert_allclose(
-        per_split["total_loss"], per_split["binary_cross_entropy"] + per_split["mse"]
-    )
-    assert result.summary.loc["mse", "median"] == pytest.approx(per_split["mse"].median())
-    assert {"median", "spread"} <= set(result.summary.columns)
-
-
-def test_compare_architectures_table():
-    X, y, _, _ = make_joint_sample(60)
-    params = {k: v for k, v in TINY.items() if k != "random_state"}
-    table = compare_architectures(
-        X,
-        y,
-        architectures=[1, 3],
-        cv=paper_split(3, train_size=32, test_size=28, random_state=0),
-        estimator_params=params,
-        random_state=0,
-    )
-    assert list(table.columns) == ["Arch. 1", "Arch. 3"]
-    assert table.shape == (10, 2) and np.isfinite(table.to_numpy()).all()
-    assert table.index.get_level_values("statistic").unique().tolist() == ["median", "spread"]
-    assert len(table.attrs["per_split"]["Arch. 3"]) == 3
-    with pytest.raises(ValueError, match="Unknown architecture"):
-        compare_architectures(X, y, architectures=[7], n_trials=1)
 
 
 # ------------------------------------------------------------- agreement
@@ -359,11 +230,3 @@ def test_replicas_agree_with_per_fold_fits_larger():
     for metric in ("mse", "mae", "binary_cross_entropy", "roc_auc"):
         agree, gap = _medians_agree(replicated, per_fold, metric)
         assert agree, f"{metric} medians differ by {gap:.4f}"
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    import skphotoz.model_selection as module
-
-    assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0

@@ -115,14 +115,3 @@ def test_qq_plot_written(analysis, tmp_path):
     fig = plot_weight_qq(result, path=path)
     assert path.stat().st_size > 1000
     assert len(fig.axes[0].lines) == 4  # three distributions and the normal line
-
-
-# The example's five runs are too few for scipy's bootstrap to be well-behaved.
-@pytest.mark.filterwarnings("ignore::scipy.stats.DegenerateDataWarning")
-@pytest.mark.filterwarnings("ignore:Precision loss:RuntimeWarning")
-def test_docstring_examples_run():
-    import doctest
-
-    import skphotoz.weight_analysis as module
-
-    assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
