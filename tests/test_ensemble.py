@@ -81,3 +81,37 @@ def test_ensemble_validates_input(sample):
     bad[3, 1] = -99.0
     with pytest.raises(ValueError, match="sentinel"):
         ReplicaEnsemble(**TINY, n_replicas=2).fit(bad, y)
+
+
+def test_error_calibration_scales_the_replica_spread():
+    X, y = make_joint_sample(n=120, seed=1)[:2]
+    raw = ReplicaEnsemble(**TINY, n_replicas=8, calibrate_errors=False).fit(X, y)
+    calibrated = ReplicaEnsemble(**TINY, n_replicas=8).fit(X, y)
+    assert raw.error_scale_ == 1.0
+    assert np.isfinite(calibrated.error_scale_) and calibrated.error_scale_ > 0
+    spread = calibrated._replica_outputs(X)[1].std(axis=1, ddof=1)
+    table = calibrated.predict_uncertainty(X)
+    np.testing.assert_allclose(table["z_phot_err"], calibrated.error_scale_ * spread)
+    width = table["z_phot_hi68"] - table["z_phot_lo68"]
+    lo, hi = np.percentile(calibrated._replica_outputs(X)[1], [16, 84], axis=1)
+    np.testing.assert_allclose(width, calibrated.error_scale_ * (hi - lo))
+    np.testing.assert_allclose(
+        raw.predict_uncertainty(X)["z_phot_err"], raw._replica_outputs(X)[1].std(axis=1, ddof=1)
+    )
+
+
+def test_out_of_bag_scale_covers_the_requested_fraction():
+    from skphotoz.ensemble import out_of_bag_error_scale
+
+    rng = np.random.default_rng(2)
+    z = rng.uniform(0, 1, 3000)
+    replicas = z[:, None] + rng.normal(0, 0.03, (3000, 25)) + rng.normal(0, 0.05, (3000, 1))
+    counts = rng.poisson(1.0, (3000, 25))
+    scale = out_of_bag_error_scale(replicas, z, counts)
+    oob = np.ma.masked_array(replicas, mask=counts != 0)
+    usable = oob.count(axis=1) >= 3
+    residual = np.abs(oob.mean(axis=1)[usable] - z[usable])
+    covered = residual <= scale * oob.std(axis=1, ddof=1)[usable]
+    assert covered.mean() == pytest.approx(0.68, abs=0.002)
+    # Too few out-of-bag galaxies: no calibration rather than a noisy one.
+    assert out_of_bag_error_scale(replicas[:5], z[:5], counts[:5]) == 1.0
