@@ -281,7 +281,9 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
         )
         self.error_scale_ = 1.0
         if self.calibrate_errors:
-            _, z_replicas = self._replica_outputs(X)
+            # X is validated already; re-validating the array would warn about
+            # feature names when the user fitted on a DataFrame.
+            _, z_replicas = predict_replicas(self.model_, X)
             self.error_scale_ = out_of_bag_error_scale(z_replicas, redshift, counts)
         return self
 
