@@ -414,13 +414,8 @@ def _make_estimator(
         except ValueError as exc:
             raise click.UsageError("--threshold is a number in [0, 1] or 'youden'.") from exc
     if uncertainty:
-        try:
-            from .ensemble import ReplicaEnsemble
-        except ImportError as exc:
-            raise click.UsageError(
-                "--uncertainty needs skphotoz.replica.ReplicaEnsemble, which this "
-                "installation does not have."
-            ) from exc
+        from .ensemble import ReplicaEnsemble
+
         if protocol != "fixed" or threshold == "youden":
             raise click.UsageError(
                 "--uncertainty trains replicas with --protocol fixed and a fixed --threshold "

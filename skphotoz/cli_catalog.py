@@ -499,19 +499,16 @@ def report(
         f"{protocol}, base units {base_units}; predictions from {how}.",
     )
     click.echo(f"Out-of-sample predictions ({how}) ...")
-    try:
-        predictions = out_of_sample_predictions(
-            estimator,
-            X,
-            y,
-            loo=loo,
-            n_folds=folds,
-            n_bootstrap=n_bootstrap,
-            random_state=random_state,
-            verbose=1,
-        )
-    except ImportError as exc:
-        raise click.UsageError(str(exc)) from exc
+    predictions = out_of_sample_predictions(
+        estimator,
+        X,
+        y,
+        loo=loo,
+        n_folds=folds,
+        n_bootstrap=n_bootstrap,
+        random_state=random_state,
+        verbose=1,
+    )
     sed, sed_note = None, None
     if sed_filters is None:
         sed_note = (
@@ -562,13 +559,8 @@ def _weight_analysis(n_runs, network_params, X, y, random_state, impute):
     """Run the weight Q-Q analysis if asked and available; else (None, why not)."""
     if not n_runs:
         return None, None
-    try:
-        from .plotting import plot_weight_qq  # noqa: F401
-        from .weight_analysis import bootstrap_weight_analysis
-    except ImportError as exc:
-        note = f"Weight analysis skipped: not available in this installation ({exc})."
-        click.echo(note)
-        return None, note
+    from .weight_analysis import bootstrap_weight_analysis
+
     if impute or np.isnan(np.asarray(X, dtype=float)).any():
         note = "Weight analysis skipped: it trains on complete photometry (no --impute)."
         click.echo(note)

@@ -1,7 +1,7 @@
 """The paper's whole analysis as one self-contained HTML report.
 
 :func:`write_report` takes out-of-sample predictions (from
-:func:`skphotoz.model_selection.loo_evaluation` or
+:func:`skphotoz.evaluation.loo_evaluation` or
 :func:`~skphotoz.model_selection.cross_val_predict_joint`, see
 :func:`out_of_sample_predictions`) and writes ``report.html`` with every
 figure embedded as a base64 PNG (the PNG and CSV files are written next to
@@ -117,7 +117,7 @@ def out_of_sample_predictions(
     """Out-of-sample P(LT) and z_phot for every galaxy, for the report.
 
     ``loo=True`` runs leave-one-out (the paper's protocol) through
-    :func:`skphotoz.model_selection.loo_evaluation`; otherwise
+    :func:`skphotoz.evaluation.loo_evaluation`; otherwise
     :func:`skphotoz.model_selection.cross_val_predict_joint` with
     ``n_folds`` stratified folds.
 
@@ -126,14 +126,10 @@ def out_of_sample_predictions(
     DataFrame with ``p_late`` and ``z_phot``, one row per galaxy of ``y``.
     """
     from . import model_selection
+    from .evaluation import loo_evaluation
 
     if loo:
-        if not hasattr(model_selection, "loo_evaluation"):
-            raise ImportError(
-                "skphotoz.model_selection.loo_evaluation is not available in this "
-                "installation; use k-fold cross-validation instead."
-            )
-        result = model_selection.loo_evaluation(
+        result = loo_evaluation(
             estimator,
             X,
             y,
@@ -142,11 +138,6 @@ def out_of_sample_predictions(
             verbose=verbose,
         )
         return result.predictions[["p_late", "z_phot"]].reset_index(drop=True)
-    if not hasattr(model_selection, "cross_val_predict_joint"):
-        raise ImportError(
-            "skphotoz.model_selection.cross_val_predict_joint is not available in this "
-            "installation."
-        )
     cv = model_selection.StratifiedTypeKFold(n_folds, shuffle=True, random_state=random_state)
     pred = model_selection.cross_val_predict_joint(
         estimator, X, y, cv=cv, random_state=random_state, verbose=verbose
@@ -157,25 +148,23 @@ def out_of_sample_predictions(
 def sed_baseline_predictions(X, y, filters, **fitter_params):
     """P(LT) and z_phot from :class:`skphotoz.sed.SEDTemplateFitter` with these filters.
 
-    The fitter learns nothing from the training labels (maximum likelihood
-    over its template grid), so predicting the same galaxies is out of
+    The fitter learns nothing from the training labels unless
+    ``adapt_zero_points=True`` is passed (its default is BPZ's HDF-N prior
+    over a fixed template grid), so predicting the same galaxies is out of
     sample already.
     """
     from .sed import SEDTemplateFitter
 
-    fitter = SEDTemplateFitter(list(filters), **fitter_params).fit(np.asarray(X, float), y)
     X = np.asarray(X, float)
-    return pd.DataFrame(
-        {"p_late": fitter.predict_proba(X)[:, 1], "z_phot": fitter.predict_redshift(X)}
-    )
+    fitter = SEDTemplateFitter(list(filters), **fitter_params).fit(X, y)
+    best = fitter.predict_all(X)  # type probabilities and redshift from one pass
+    return pd.DataFrame({"p_late": best.proba[:, 1], "z_phot": best.redshift})
 
 
 def _metric_summary(types, z_spec, predictions_by_model, n_bootstrap, random_state):
     """Every metric of skphotoz.metrics with bootstrap errors, one column per model."""
-    from . import model_selection
+    from .evaluation import evaluate_predictions
 
-    if not hasattr(model_selection, "evaluate_predictions"):
-        return None
     columns = {}
     for name, pred in predictions_by_model.items():
         if pred is None:
@@ -188,7 +177,7 @@ def _metric_summary(types, z_spec, predictions_by_model, n_bootstrap, random_sta
                 "z_phot": np.asarray(pred["z_phot"], float),
             }
         )
-        metrics = model_selection.evaluate_predictions(
+        metrics = evaluate_predictions(
             frame, n_bootstrap=n_bootstrap, random_state=random_state
         ).metrics
         columns[name] = [f"{v:.4f} ± {e:.4f}" for v, e in metrics.to_numpy()]
@@ -383,9 +372,8 @@ def write_report(
     summary = _metric_summary(
         types, z_spec, {model_name: predictions, _SED: sed_predictions}, n_bootstrap, random_state
     )
-    if summary is not None:
-        summary.to_csv(output_dir / "metrics.csv")
-        sections.append(("All metrics (value ± bootstrap error)", _table(summary, 4)))
+    summary.to_csv(output_dir / "metrics.csv")
+    sections.append(("All metrics (value ± bootstrap error)", _table(summary, 4)))
 
     # Weight Q-Q analysis (optional)
     if weight_analysis is not None:

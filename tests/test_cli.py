@@ -311,15 +311,10 @@ def test_fit_with_impute_and_youden_threshold(tmp_path, cnoc2_like):
 
 
 def test_uncertainty_option(tmp_path, cnoc2_like):
-    import skphotoz.replica as replica
-
     model = tmp_path / "m.skz"
     result = run(
         "fit", cnoc2_like, "--bands", "UBVRI", *LABELS, *NET, "--uncertainty", "3", "-o", model
     )
-    if not hasattr(replica, "ReplicaEnsemble"):
-        assert result.exit_code != 0 and "ReplicaEnsemble" in result.output
-        return
     assert result.exit_code == 0, result.output
     out = tmp_path / "p.fits"
     assert run("predict", model, cnoc2_like, "-o", out).exit_code == 0
