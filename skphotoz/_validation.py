@@ -194,3 +194,43 @@ def check_joint_target(types, redshift):
             f"{len(classes)} class(es): {classes.tolist()}."
         )
     return classes
+
+
+def joint_target_tags(tags, *, required=True):
+    """Set the tags of an estimator whose ``y`` is the joint ``[type, redshift]``.
+
+    One model, two targets: a type (binary classification) and a redshift
+    (regression), always given together as a 2-column ``y``. Every skphotoz
+    estimator declares this one contract here.
+
+    Parameters
+    ----------
+    tags : sklearn.utils.Tags
+        From ``super().__sklearn_tags__()``.
+    required : bool, default=True
+        Whether ``fit`` needs ``y`` (template fitting does not).
+
+    Returns
+    -------
+    tags : sklearn.utils.Tags
+
+    Examples
+    --------
+    >>> from sklearn.base import BaseEstimator, ClassifierMixin
+    >>> from skphotoz._validation import joint_target_tags
+    >>> class Joint(ClassifierMixin, BaseEstimator):
+    ...     pass
+    >>> tags = joint_target_tags(Joint().__sklearn_tags__())
+    >>> tags.target_tags.multi_output, tags.regressor_tags is not None
+    (True, True)
+    """
+    from sklearn.utils import RegressorTags
+
+    tags.target_tags.required = required
+    tags.target_tags.one_d_labels = False
+    tags.target_tags.two_d_labels = True
+    tags.target_tags.multi_output = True
+    tags.target_tags.single_output = False
+    tags.classifier_tags.multi_class = False
+    tags.regressor_tags = RegressorTags()
+    return tags

@@ -15,10 +15,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils._tags import RegressorTags
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_joint_target, split_targets
+from ._validation import check_joint_target, joint_target_tags, split_targets
 from .estimator import JointMorphZ, effective_redshift_loss_weight
 from .replica import (
     build_replica_network,
@@ -197,15 +196,7 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
         self.verbose = verbose
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # The joint [type, redshift] target, as for JointMorphZ.
-        tags.target_tags.required = True
-        tags.target_tags.one_d_labels = False
-        tags.target_tags.two_d_labels = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
-        tags.classifier_tags.multi_class = False
-        tags.regressor_tags = RegressorTags()
+        tags = joint_target_tags(super().__sklearn_tags__())
         tags.input_tags.allow_nan = False
         return tags
 

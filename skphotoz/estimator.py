@@ -18,10 +18,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils._tags import RegressorTags
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._validation import check_joint_target, check_magnitudes, split_targets, to_numeric_frame
+from ._validation import (
+    check_joint_target,
+    check_magnitudes,
+    joint_target_tags,
+    split_targets,
+    to_numeric_frame,
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -242,16 +247,7 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # One model, two targets: a type (classification) and a redshift
-        # (regression), always given together as a 2-column y.
-        tags.target_tags.required = True
-        tags.target_tags.one_d_labels = False
-        tags.target_tags.two_d_labels = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
-        tags.classifier_tags.multi_class = False
-        tags.regressor_tags = RegressorTags()
+        tags = joint_target_tags(super().__sklearn_tags__())
         tags.input_tags.allow_nan = False
         return tags
 

@@ -19,10 +19,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils._tags import RegressorTags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import SENTINELS, split_targets, to_numeric_frame
+from ._validation import SENTINELS, joint_target_tags, split_targets, to_numeric_frame
 from .templates import (
     BPZ_TEMPLATES,
     CWW_KINNEY_ORDER,
@@ -331,14 +330,9 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         self.redshift_column = redshift_column
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
+        # y is optional: it only names the classes and feeds zero-point adaptation.
+        tags = joint_target_tags(super().__sklearn_tags__(), required=False)
         tags.input_tags.allow_nan = True  # missing bands are left out of the fit
-        tags.target_tags.required = False
-        tags.target_tags.two_d_labels = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
-        tags.classifier_tags.multi_class = False
-        tags.regressor_tags = RegressorTags()
         return tags
 
     # ------------------------------------------------------------- helpers
