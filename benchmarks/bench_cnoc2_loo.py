@@ -24,12 +24,10 @@ import time
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.model_selection import train_test_split
 
 from skphotoz import JointMorphZ, SEDTemplateFitter
-from skphotoz._validation import split_targets
+from skphotoz.baselines import IndependentPair
 from skphotoz.datasets import load_cnoc2
 from skphotoz.evaluation import evaluate_predictions, loo_evaluation
 
@@ -38,34 +36,6 @@ from skphotoz.evaluation import evaluate_predictions, loo_evaluation
 BESSELL = ["bessell_U", "bessell_B", "bessell_V", "bessell_R", "bessell_I"]
 FIGURES = ["accuracy", "true_early_type_rate", "true_late_type_rate", "roc_auc"]
 FIGURES += ["accuracy_youden", "sigma_nmad", "std_delta_z", "outlier_fraction", "mse"]
-
-
-class RandomForestPair(ClassifierMixin, BaseEstimator):
-    """Two independent forests behind the joint-target API."""
-
-    def __init__(self, n_estimators=300, random_state=0):
-        self.n_estimators = n_estimators
-        self.random_state = random_state
-
-    def fit(self, X, y):
-        types, redshift = split_targets(y)
-        self.classifier_ = RandomForestClassifier(
-            self.n_estimators, random_state=self.random_state
-        ).fit(X, types)
-        self.regressor_ = RandomForestRegressor(
-            self.n_estimators, random_state=self.random_state
-        ).fit(X, redshift)
-        self.classes_ = self.classifier_.classes_
-        return self
-
-    def predict_proba(self, X):
-        return self.classifier_.predict_proba(X)
-
-    def predict(self, X):
-        out = np.empty((len(X), 2), dtype=object)
-        out[:, 0] = self.classifier_.predict(X)
-        out[:, 1] = self.regressor_.predict(X)
-        return out
 
 
 def main():
@@ -86,7 +56,7 @@ def main():
     results, seconds = {}, {}
     for name, estimator in [
         ("JointMorphZ", JointMorphZ(epochs=args.epochs, random_state=0)),
-        ("RF pair", RandomForestPair()),
+        ("RF pair", IndependentPair(random_state=0)),
     ]:
         start = time.perf_counter()
         evaluation = loo_evaluation(estimator, X, y, n_jobs=args.n_jobs, random_state=0)

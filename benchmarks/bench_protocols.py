@@ -20,10 +20,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.metrics import balanced_accuracy_score
 
 from skphotoz import JointMorphZ
+from skphotoz.baselines import IndependentPair
 from skphotoz.datasets import load_cnoc2, load_demo, load_vipers, shared_data_home
 from skphotoz.metrics import classification_metrics, photoz_metrics
 from skphotoz.model_selection import StratifiedTypeKFold
@@ -52,29 +52,12 @@ CONTENDERS = {
 }
 
 
-class RandomForestPair:
-    """Two independent forests: the 'separate models' baseline."""
-
-    def __init__(self, random_state=0):
-        self.random_state = random_state
-
-    def fit(self, X, y):
-        self.cls = RandomForestClassifier(300, random_state=self.random_state, n_jobs=1)
-        self.reg = RandomForestRegressor(300, random_state=self.random_state, n_jobs=1)
-        self.cls.fit(X, y["type"])
-        self.reg.fit(X, y["redshift"])
-        return self
-
-    def p_late_and_z(self, X):
-        late = list(self.cls.classes_).index("LT")
-        return self.cls.predict_proba(X)[:, late], self.reg.predict(X)
-
-
 def evaluate(name, params, X, y, train, test, fold):
     start = time.perf_counter()
     if params is None:
-        model = RandomForestPair().fit(X.iloc[train], y.iloc[train])
-        p_late, z_phot = model.p_late_and_z(X.iloc[test])
+        model = IndependentPair(random_state=0).fit(X.iloc[train], y.iloc[train])
+        p_late = model.predict_proba(X.iloc[test])[:, 1]
+        z_phot = model.predict_redshift(X.iloc[test])
         epochs = np.nan
     else:
         model = JointMorphZ(random_state=fold, **params).fit(X.iloc[train], y.iloc[train])

@@ -1,5 +1,6 @@
 """skphotoz: galaxy type and photometric redshift from one scikit-learn estimator."""
 
+from .baselines import IndependentPair
 from .estimator import JointMorphZ
 from .model_selection import StratifiedTypeKFold
 from .sed import SEDTemplateFitter
@@ -8,6 +9,7 @@ from .thresholding import YoudenThreshold, YoudenThresholdCV
 __version__ = "0.1.0"
 
 __all__ = [
+    "IndependentPair",
     "JointMorphZ",
     "ReplicaEnsemble",
     "SEDTemplateFitter",

@@ -9,14 +9,12 @@ import functools
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import skphotoz.replica as replica
 from skphotoz import JointMorphZ
-from skphotoz._validation import split_targets
+from skphotoz.baselines import IndependentPair
 from skphotoz.datasets import shared_data_home
-from skphotoz.metrics import SCORERS
 
 #: A network small enough that a fit takes well under a second.
 TINY = {
@@ -78,27 +76,9 @@ def fast_replicas(monkeypatch):
     return calls
 
 
-class LinearPair(ClassifierMixin, BaseEstimator):
+def linear_pair():
     """A fast, deterministic joint model: logistic type + linear redshift."""
-
-    def fit(self, X, y):
-        types, redshift = split_targets(y)
-        self.classes_ = np.unique(types)
-        self.classifier_ = LogisticRegression().fit(X, types)
-        self.regressor_ = LinearRegression().fit(X, redshift)
-        return self
-
-    def predict_proba(self, X):
-        return self.classifier_.predict_proba(X)
-
-    def predict(self, X):
-        out = np.empty((len(X), 2), dtype=object)
-        out[:, 0] = self.classifier_.predict(X)
-        out[:, 1] = self.regressor_.predict(X)
-        return out
-
-    def score(self, X, y):
-        return SCORERS["joint"](self, X, y)
+    return IndependentPair(LogisticRegression(), LinearRegression())
 
 
 def tiny_model(**kwargs):

@@ -14,7 +14,7 @@ from skphotoz.metrics import classification_metrics, photoz_metrics
 from skphotoz.model_selection import paper_split
 from skphotoz.thresholding import youden_threshold
 
-from .conftest import TINY, LinearPair, make_joint_sample, tiny_model
+from .conftest import TINY, linear_pair, make_joint_sample, tiny_model
 
 pytestmark = pytest.mark.usefixtures("fast_replicas")
 
@@ -66,7 +66,7 @@ def test_bootstrap_errors_shrink_with_sample_size():
 
 def test_bootstrap_evaluation_per_split():
     X, y, _, _ = make_joint_sample(60)
-    result = bootstrap_evaluation(LinearPair(), X, y, n_splits=6, random_state=0)
+    result = bootstrap_evaluation(linear_pair(), X, y, n_splits=6, random_state=0)
     per_split = result.per_split
     assert len(per_split) == 6 and (per_split["n_train"] == 60).all()
     np.testing.assert_allclose(

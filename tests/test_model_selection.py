@@ -18,7 +18,7 @@ from skphotoz.model_selection import (
     replica_weights,
 )
 
-from .conftest import LinearPair, make_joint_sample, tiny_model
+from .conftest import linear_pair, make_joint_sample, tiny_model
 
 pytestmark = pytest.mark.usefixtures("fast_replicas")
 
@@ -75,7 +75,7 @@ def test_bootstrap_split_in_cross_validate_and_grid_search():
     )
     assert len(scores["test_joint"]) == 2 and np.all(np.isfinite(scores["test_joint"]))
     search = GridSearchCV(
-        make_pipeline(StandardScaler(), LinearPair()),
+        make_pipeline(StandardScaler(), linear_pair()),
         {"standardscaler__with_std": [True, False]},
         cv=BootstrapSplit(4, random_state=0),
         scoring=SCORERS["neg_mse"],
@@ -87,8 +87,8 @@ def test_bootstrap_split_in_cross_validate_and_grid_search():
 def test_sklearn_cross_val_predict_refuses_bootstrap_ours_works():
     X, y, _, _ = make_joint_sample(40)
     with pytest.raises(ValueError, match="partitions"):
-        cross_val_predict(LinearPair(), X, y, cv=BootstrapSplit(3, random_state=0))
-    oof = cross_val_predict_joint(LinearPair(), X, y, cv=BootstrapSplit(3, random_state=0))
+        cross_val_predict(linear_pair(), X, y, cv=BootstrapSplit(3, random_state=0))
+    oof = cross_val_predict_joint(linear_pair(), X, y, cv=BootstrapSplit(3, random_state=0))
     assert list(oof.columns) == ["p_late", "z_phot", "n_predictions"]
 
 
@@ -142,12 +142,12 @@ def test_loo_through_replicas_never_sees_its_galaxy(fast_replicas):
 
 def test_loo_through_per_fold_fits_of_a_pipeline(fast_replicas):
     X, y, _, _ = make_joint_sample(30)
-    pipeline = make_pipeline(StandardScaler(), LinearPair())
+    pipeline = make_pipeline(StandardScaler(), linear_pair())
     oof = cross_val_predict_joint(pipeline, X, y, cv=LeaveOneOut())
     assert not fast_replicas
     assert (oof["n_predictions"] == 1).all() and np.isfinite(oof["z_phot"]).all()
     # Row 0 is predicted by a model that never saw it.
-    fitted = make_pipeline(StandardScaler(), LinearPair()).fit(X[1:], y[1:])
+    fitted = make_pipeline(StandardScaler(), linear_pair()).fit(X[1:], y[1:])
     assert oof["p_late"][0] == pytest.approx(fitted.predict_proba(X[:1])[0, 1])
 
 
@@ -164,12 +164,12 @@ def test_replicas_chunked(monkeypatch, fast_replicas):
 def test_bootstrap_oob_means_match_manual_fits():
     X, y, _, _ = make_joint_sample(30)
     cv = BootstrapSplit(4, random_state=1)
-    estimator = make_pipeline(StandardScaler(), LinearPair())
+    estimator = make_pipeline(StandardScaler(), linear_pair())
     with parallel_backend("threading"):  # the joblib path, without process start-up
         oof = cross_val_predict_joint(estimator, X, y, cv=cv, n_jobs=2)
     p_sum, count = np.zeros(30), np.zeros(30)
     for train, test in cv.split(X, y):
-        fitted = make_pipeline(StandardScaler(), LinearPair()).fit(X[train], y[train])
+        fitted = make_pipeline(StandardScaler(), linear_pair()).fit(X[train], y[train])
         p_sum[test] += fitted.predict_proba(X[test])[:, 1]
         count[test] += 1
     np.testing.assert_array_equal(oof["n_predictions"], count)
@@ -183,9 +183,9 @@ def test_replicas_option_errors():
     with pytest.raises(ValueError, match="protocol='fixed'"):
         cross_val_predict_joint(tiny_model(protocol="paper"), X, y, cv=2, replicas=True)
     with pytest.raises(ValueError, match="not a plain JointMorphZ"):
-        cross_val_predict_joint(LinearPair(), X, y, cv=2, replicas=True)
+        cross_val_predict_joint(linear_pair(), X, y, cv=2, replicas=True)
     with pytest.raises(ValueError, match="cv="):
-        cross_val_predict_joint(LinearPair(), X, y, cv="kfold")
+        cross_val_predict_joint(linear_pair(), X, y, cv="kfold")
 
 
 # ------------------------------------------------------------- agreement
