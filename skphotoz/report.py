@@ -275,7 +275,7 @@ def write_report(
         The HTML file.
     """
     from . import plotting
-    from .thresholding import classification_report_figures, format_report
+    from .classification_tables import classification_report_figures, format_report
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

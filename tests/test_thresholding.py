@@ -13,16 +13,18 @@ from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV,
 
 from skphotoz import JointMorphZ
 from skphotoz._validation import split_targets
+from skphotoz.classification_tables import (
+    classification_report,
+    classification_report_figures,
+    classification_report_from_estimator,
+    format_report,
+)
 from skphotoz.model_selection import StratifiedTypeKFold
 from skphotoz.plotting import plot_roc
 from skphotoz.thresholding import (
     TypeClassifier,
     YoudenThreshold,
     YoudenThresholdCV,
-    classification_report,
-    classification_report_figures,
-    classification_report_from_estimator,
-    format_report,
     youden_threshold,
 )
 
