@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import validate_data
 
 #: Magnitudes that catalogs use for "not observed" or "not detected".
 SENTINELS = (-99.0, 99.0)
@@ -84,6 +85,37 @@ def to_numeric_frame(X):
                 f"Magnitudes must be numeric; could not convert the input to float ({exc})."
             ) from exc
     return X
+
+
+def check_magnitude_input(estimator, X, *, reset):
+    """``validate_data`` for magnitudes, then the band-naming checks of :func:`check_magnitudes`.
+
+    Strings are refused by name (:func:`to_numeric_frame`); NaN, inf and
+    sentinels are left to :func:`check_magnitudes`, which names the band.
+    """
+    X = validate_data(
+        estimator, to_numeric_frame(X), reset=reset, ensure_all_finite=False, dtype=np.float64
+    )
+    return check_magnitudes(X, getattr(estimator, "feature_names_in_", None))
+
+
+def check_joint_fit_input(estimator, X, y):
+    """Validate training magnitudes and the joint target of a skphotoz estimator.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_bands)
+    types, redshift : ndarray of shape (n_samples,)
+    classes : ndarray of shape (2,)
+        Sorted type labels; ``classes[1]`` is the late type.
+    """
+    X = check_magnitude_input(estimator, X, reset=True)
+    types, redshift = split_targets(y, estimator.type_column, estimator.redshift_column)
+    if len(types) != X.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but y has {len(types)}; they must match row by row."
+        )
+    return X, types, redshift, check_joint_target(types, redshift)
 
 
 def split_targets(y, type_column="type", redshift_column="redshift"):

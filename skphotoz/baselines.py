@@ -15,14 +15,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (
-    check_joint_target,
-    check_magnitudes,
+    check_joint_fit_input,
+    check_magnitude_input,
     joint_target_tags,
     split_targets,
-    to_numeric_frame,
 )
 
 
@@ -91,10 +90,7 @@ class IndependentPair(ClassifierMixin, BaseEstimator):
         return tags
 
     def _check_X(self, X, reset):
-        X = validate_data(
-            self, to_numeric_frame(X), reset=reset, ensure_all_finite=False, dtype=np.float64
-        )
-        return check_magnitudes(X, getattr(self, "feature_names_in_", None))
+        return check_magnitude_input(self, X, reset=reset)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
@@ -109,13 +105,7 @@ class IndependentPair(ClassifierMixin, BaseEstimator):
         -------
         self : IndependentPair
         """
-        X = self._check_X(X, reset=True)
-        types, redshift = split_targets(y, self.type_column, self.redshift_column)
-        if len(types) != X.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} rows but y has {len(types)}; they must match row by row."
-            )
-        self.classes_ = check_joint_target(types, redshift)
+        X, types, redshift, self.classes_ = check_joint_fit_input(self, X, y)
         classifier = self.classifier
         if classifier is None:
             classifier = RandomForestClassifier(n_estimators=300, random_state=self.random_state)

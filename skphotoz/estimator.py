@@ -18,14 +18,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._validation import (
-    check_joint_target,
-    check_magnitudes,
+    check_joint_fit_input,
+    check_magnitude_input,
     joint_target_tags,
     split_targets,
-    to_numeric_frame,
 )
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -253,10 +252,7 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ validation
     def _check_X(self, X, reset):
-        X = to_numeric_frame(X)
-        X = validate_data(self, X, reset=reset, ensure_all_finite=False, dtype=np.float64)
-        check_magnitudes(X, getattr(self, "feature_names_in_", None))
-        return X
+        return check_magnitude_input(self, X, reset=reset)
 
     def _network_kwargs(self):
         base_units, base_dropout = _check_layer_spec(
@@ -304,13 +300,7 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
 
         from .network import compile_joint_network
 
-        X = self._check_X(X, reset=True)
-        types, redshift = split_targets(y, self.type_column, self.redshift_column)
-        if len(types) != X.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} rows but y has {len(types)}; they must match row by row."
-            )
-        self.classes_ = check_joint_target(types, redshift)
+        X, types, redshift, self.classes_ = check_joint_fit_input(self, X, y)
         self._network_kwargs()  # validate the layout before any work
         p_target = (types == self.classes_[1]).astype(np.float32)
         weights = None
