@@ -17,14 +17,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_joint_target, joint_target_tags, split_targets
-from .estimator import JointMorphZ, effective_redshift_loss_weight
-from .replica import (
-    build_replica_network,
-    predict_replicas,
-    replica_standardisation,
-    train_replicas,
-)
+from ._validation import check_joint_fit_input, joint_target_tags
+from .estimator import JointMorphZ
+from .replica import build_replica_network, predict_replicas, train_estimator_replicas
 
 
 def out_of_bag_error_scale(z_replicas, z_spec, counts, coverage=0.68):
@@ -225,14 +220,8 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
         -------
         self : ReplicaEnsemble
         """
-        X = self._check_X(X, reset=True)
-        types, redshift = split_targets(y, self.type_column, self.redshift_column)
-        if len(types) != X.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} rows but y has {len(types)}; they must match row by row."
-            )
-        self.classes_ = check_joint_target(types, redshift)
-        network = self._network_kwargs()
+        X, types, redshift, self.classes_ = check_joint_fit_input(self, X, y)
+        self._network_kwargs()  # validate the layout before any work
         late = types == self.classes_[1]
         rng = check_random_state(self.random_state)
         counts = np.zeros((len(X), self.n_replicas), dtype=np.int32)
@@ -249,26 +238,14 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
                     f"sample_weight must have shape ({len(X)},); got {sample_weight.shape}."
                 )
             weights = weights * sample_weight[:, None]
-        if self.standardize:
-            mean, scale = replica_standardisation(X, weights)
-        else:
-            mean = np.zeros((self.n_replicas, X.shape[1]))
-            scale = np.ones((self.n_replicas, X.shape[1]))
-        self.model_ = train_replicas(
+        self.model_ = train_estimator_replicas(
+            self,
             X,
             late,
             redshift,
             weights,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            lr_decay_floor=self.lr_decay_floor,
-            redshift_loss_weight=effective_redshift_loss_weight(self.redshift_loss_weight, "fixed"),
             seed=int(rng.randint(np.iinfo(np.int32).max)),
             verbose=self.verbose,
-            input_mean=mean,
-            input_scale=scale,
-            **network,
         )
         self.error_scale_ = 1.0
         if self.calibrate_errors:

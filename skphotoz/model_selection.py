@@ -294,37 +294,11 @@ def replica_weights(splits, n_samples):
 
 def _replica_chunk(estimator, X, late, redshift, weights, seed, verbose, output="predict"):
     """Train one chunk of replicas; return (p_late, z_phot) on all rows or layer weights."""
-    from .estimator import effective_redshift_loss_weight
-    from .replica import (
-        predict_replicas,
-        redshift_layer_weights,
-        replica_standardisation,
-        train_replicas,
-    )
+    from .replica import predict_replicas, redshift_layer_weights, train_estimator_replicas
 
     X = np.asarray(X, dtype=np.float32)
-    scaling = {}
-    if estimator.standardize:
-        # Replica k z-scores with the weighted statistics of its own training
-        # rows, exactly as a JointMorphZ fitted on them would.
-        mean, scale = replica_standardisation(X, weights)
-        scaling = {"input_mean": mean, "input_scale": scale}
-    model = train_replicas(
-        X,
-        late,
-        redshift,
-        weights,
-        epochs=estimator.epochs,
-        batch_size=estimator.batch_size,
-        learning_rate=estimator.learning_rate,
-        lr_decay_floor=estimator.lr_decay_floor,
-        redshift_loss_weight=effective_redshift_loss_weight(
-            estimator.redshift_loss_weight, estimator.protocol
-        ),
-        seed=seed,
-        verbose=verbose,
-        **scaling,
-        **estimator._network_kwargs(),
+    model = train_estimator_replicas(
+        estimator, X, late, redshift, weights, seed=seed, verbose=verbose
     )
     if output == "weights":
         return redshift_layer_weights(model)

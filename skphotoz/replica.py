@@ -523,6 +523,42 @@ def _tensorflow_epoch(trainer, optimizer, data, redshift_loss_weight, jit_compil
     return run_epoch
 
 
+def train_estimator_replicas(estimator, X, late, redshift, weights, *, seed, verbose=0):
+    """:func:`train_replicas` with the settings of a fixed-protocol estimator.
+
+    ``estimator`` is a :class:`skphotoz.JointMorphZ` or
+    :class:`skphotoz.ReplicaEnsemble`: its epochs, batch size, learning-rate
+    schedule, loss weights and layout are those of every replica. With
+    ``estimator.standardize``, replica k z-scores with the weighted statistics
+    of its own training rows, exactly as the estimator fitted on them would;
+    otherwise the scaling is the identity.
+    """
+    if estimator.standardize:
+        mean, scale = replica_standardisation(X, weights)
+    else:
+        mean = np.zeros((weights.shape[1], np.shape(X)[1]))
+        scale = np.ones_like(mean)
+    return train_replicas(
+        X,
+        late,
+        redshift,
+        weights,
+        epochs=estimator.epochs,
+        batch_size=estimator.batch_size,
+        learning_rate=estimator.learning_rate,
+        lr_decay_floor=estimator.lr_decay_floor,
+        # Replicas train only the fixed protocol (callers refuse the others).
+        redshift_loss_weight=effective_redshift_loss_weight(
+            estimator.redshift_loss_weight, "fixed"
+        ),
+        seed=seed,
+        verbose=verbose,
+        input_mean=mean,
+        input_scale=scale,
+        **estimator._network_kwargs(),
+    )
+
+
 def predict_replicas(model, X, chunk=None):
     """P(late type) and redshift of every replica.
 
