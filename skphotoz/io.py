@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._lazy import lazy_reexport
+
 #: Values read as "not observed / not detected" in magnitude columns.
 MAGNITUDE_SENTINELS = (-99.0, 99.0, 0.0)
 #: Magnitudes this far from zero are placeholders too (99.99 in CNOC2, 999...).
@@ -538,13 +540,4 @@ _CATALOG_MODEL_NAMES = frozenset(
 )
 
 
-def __getattr__(name):
-    if name in _CATALOG_MODEL_NAMES:
-        from . import catalog_model
-
-        return getattr(catalog_model, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted({*globals(), *_CATALOG_MODEL_NAMES})
+__getattr__, __dir__ = lazy_reexport(__name__, "skphotoz.catalog_model", _CATALOG_MODEL_NAMES)

@@ -40,6 +40,7 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_array
 from tqdm.auto import tqdm
 
+from ._lazy import lazy_reexport
 from ._validation import check_joint_target, check_magnitudes, split_targets, to_numeric_frame
 
 #: Upper bound on the replicas trained in one Keras call. Memory grows
@@ -462,13 +463,4 @@ _EVALUATION_NAMES = frozenset(
 )
 
 
-def __getattr__(name):
-    if name in _EVALUATION_NAMES:
-        from . import evaluation
-
-        return getattr(evaluation, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted({*globals(), *_EVALUATION_NAMES})
+__getattr__, __dir__ = lazy_reexport(__name__, "skphotoz.evaluation", _EVALUATION_NAMES)

@@ -61,6 +61,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._lazy import lazy_reexport
 from ._validation import split_targets
 
 #: The paper's default threshold on P(LT) (Table 3).
@@ -553,13 +554,4 @@ _REPORT_NAMES = frozenset(
 )
 
 
-def __getattr__(name):
-    if name in _REPORT_NAMES:
-        from . import classification_tables
-
-        return getattr(classification_tables, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted({*globals(), *_REPORT_NAMES})
+__getattr__, __dir__ = lazy_reexport(__name__, "skphotoz.classification_tables", _REPORT_NAMES)
