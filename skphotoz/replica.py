@@ -38,9 +38,10 @@ batch's loss by its own number of real rows once the last batch is padded, and
 because a hand loop keeps the data on the device and calls one compiled
 function per epoch. Computing gradients is the one thing Keras 3 has no
 backend-neutral API for; that part is isolated in :func:`_tensorflow_epoch`,
-and the byte-mask dropout (a speed measure) in
-:func:`_tensorflow_byte_dropout`. Measurements behind these choices:
-benchmarks/results_replica.md.
+and the two fast dropout masks (speed measures) in
+:func:`_counter_hash_dropout` and :func:`_tensorflow_byte_dropout`. By
+default each epoch is one XLA program, on a CPU as on a GPU. Measurements
+behind these choices: benchmarks/results_replica.md.
 """
 
 from __future__ import annotations
@@ -73,8 +74,11 @@ class ReplicaDense(layers.Layer):
         # as keras.layers.Dense does; Keras' own initializer would count the
         # replica axis as a receptive field and shrink the limit.
         limit = math.sqrt(6.0 / (n_in + self.units))
+        # (K, n_out, n_in): with this layout the kernel gradient is the
+        # ``d^T @ h`` batched dot, which XLA:CPU runs 2x faster than the
+        # ``h^T @ d`` of a (K, n_in, n_out) kernel (benchmarks/results_replica.md).
         self.kernel = self.add_weight(
-            shape=(self.n_replicas, n_in, self.units),
+            shape=(self.n_replicas, self.units, n_in),
             initializer=keras.initializers.RandomUniform(-limit, limit),
             name="kernel",
         )
@@ -94,11 +98,13 @@ class ReplicaDense(layers.Layer):
             # memory traffic as the matmul itself.
             x, p = inputs
             n_x = x.shape[-1]
-            out = ops.matmul(x, self.kernel[:, :n_x]) + ops.matmul(p, self.kernel[:, n_x:])
+            out = ops.einsum("kbi,koi->kbo", x, self.kernel[:, :, :n_x]) + ops.einsum(
+                "kbi,koi->kbo", p, self.kernel[:, :, n_x:]
+            )
             return self.activation(out + self.bias)
         if len(inputs.shape) == 2:  # raw input shared by every replica
-            inputs = ops.expand_dims(inputs, 0)
-        return self.activation(ops.matmul(inputs, self.kernel) + self.bias)
+            return self.activation(ops.einsum("bi,koi->kbo", inputs, self.kernel) + self.bias)
+        return self.activation(ops.einsum("kbi,koi->kbo", inputs, self.kernel) + self.bias)
 
     def get_config(self):
         config = super().get_config()
@@ -126,7 +132,15 @@ class ReplicaStandardize(layers.Layer):
 
 
 class ReplicaDropout(layers.Layer):
-    """Dropout that draws one random byte per element when the rate allows it.
+    """Dropout with masks cheap enough for K replicas' activations.
+
+    With ``counter_hash=True`` (used when the whole training epoch is compiled
+    with XLA) each element's keep decision is a counter-based hash of its
+    position and the step's seed (:func:`_counter_hash_dropout`), which XLA
+    fuses into the surrounding elementwise work: on the (370, 64, 512) base
+    output it costs as much as a ReLU, where XLA:CPU's Philox takes 15x longer.
+    Otherwise (eager or plain graph mode) the masks come from Philox, as
+    described next.
 
     The masks of the replicas' 512-wide base layers are the largest random
     draw of a training step (K * batch * 512 values), and TensorFlow's
@@ -139,10 +153,11 @@ class ReplicaDropout(layers.Layer):
     by ``1 / (1 - rate)``, as in ``keras.layers.Dropout``.
     """
 
-    def __init__(self, rate, seed=None, **kwargs):
+    def __init__(self, rate, seed=None, counter_hash=False, **kwargs):
         super().__init__(**kwargs)
         self.rate = float(rate)
         self.seed = seed
+        self.counter_hash = bool(counter_hash)
         self.seed_generator = keras.random.SeedGenerator(seed)
         byte_threshold = self.rate * 256
         self._byte_threshold = int(byte_threshold) if byte_threshold.is_integer() else None
@@ -150,6 +165,8 @@ class ReplicaDropout(layers.Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
+        if self.counter_hash and keras.backend.backend() == "tensorflow":
+            return _counter_hash_dropout(inputs, self.rate, self.seed_generator)
         if (
             self._byte_threshold is None
             or inputs.shape[-1] % 4
@@ -162,8 +179,50 @@ class ReplicaDropout(layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(rate=self.rate, seed=self.seed)
+        config.update(rate=self.rate, seed=self.seed, counter_hash=self.counter_hash)
         return config
+
+
+def _fmix32(h):
+    """MurmurHash3's 32-bit finaliser: a bijection of uint32 with full avalanche."""
+    import tensorflow as tf
+
+    shift = tf.bitwise.right_shift
+    h = h ^ shift(h, tf.constant(16, tf.uint32))
+    h = h * tf.constant(0x85EBCA6B, tf.uint32)
+    h = h ^ shift(h, tf.constant(13, tf.uint32))
+    h = h * tf.constant(0xC2B2AE35, tf.uint32)
+    return h ^ shift(h, tf.constant(16, tf.uint32))
+
+
+def _counter_hash_dropout(inputs, rate, seed_generator):
+    """Dropout whose keep bits are a keyed hash of each element's flat index.
+
+    Written by hand because XLA:CPU expands the stateless Philox and
+    ThreeFry generators into code 15x and 2x slower than a ReLU pass on
+    the same tensor (benchmarks/results_replica.md), whereas this is a few
+    integer operations that XLA fuses into the neighbouring elementwise work.
+    For a given step seed the hash is a bijection of the flat index (two
+    keyed rounds of :func:`_fmix32`), so no two elements of a mask share a
+    hash input; every step draws a new seed. An element is kept when its 32
+    hash bits are at least ``rate * 2**32``, so the keep probability is
+    ``1 - rate`` to within 2**-32. It is a statistical hash, not a
+    cryptographic generator, which dropout does not need.
+    """
+    import tensorflow as tf
+
+    key = tf.bitcast(tf.cast(seed_generator.next(), tf.int32), tf.uint32)
+    width = inputs.shape[-1]
+    rows = tf.size(inputs) // width
+    # The flat index is built as (row * width + key) + column, so that it
+    # depends on the step's key before it is broadcast to the full shape:
+    # a key-free index is loop-invariant, and XLA would hoist it out of the
+    # epoch loop into a 4-byte-per-element tensor read back at every step.
+    row_start = tf.bitcast(tf.range(rows) * width, tf.uint32) + _fmix32(key[0])
+    index = tf.reshape(row_start, [-1, 1]) + tf.bitcast(tf.range(width), tf.uint32)
+    bits = _fmix32(_fmix32(tf.reshape(index, tf.shape(inputs))) ^ _fmix32(key[1]))
+    threshold = tf.constant(min(int(rate * 2**32), 2**32 - 1), tf.uint32)
+    return inputs * tf.cast(bits >= threshold, inputs.dtype) * (1.0 / (1.0 - rate))
 
 
 def _tensorflow_byte_dropout(inputs, byte_threshold, rate, seed_generator):
@@ -228,7 +287,16 @@ def replica_standardisation(X, weights):
     return mean, scale
 
 
-def _build(n_features, n_replicas, *, seed=None, input_mean=None, input_scale=None, **arch):
+def _build(
+    n_features,
+    n_replicas,
+    *,
+    seed=None,
+    input_mean=None,
+    input_scale=None,
+    counter_hash_dropout=False,
+    **arch,
+):
     """The user model (batch-major outputs) and the training model (logits, K-major)."""
     base_units = arch.get("base_units", (512,))
     base_dropout = arch.get("base_dropout", (0.5,))
@@ -255,7 +323,11 @@ def _build(n_features, n_replicas, *, seed=None, input_mean=None, input_scale=No
         for i, (n_units, rate) in enumerate(zip(units, dropouts, strict=True)):
             x = ReplicaDense(n_replicas, n_units, "relu", name=f"{prefix}_dense_{i}")(x)
             if rate > 0:
-                x = ReplicaDropout(rate, seed=None if seed is None else seed + offset + i)(x)
+                x = ReplicaDropout(
+                    rate,
+                    seed=None if seed is None else seed + offset + i,
+                    counter_hash=counter_hash_dropout,
+                )(x)
         return x
 
     base = stack(x, base_units, base_dropout, "base", 0)
@@ -300,8 +372,8 @@ def build_replica_network(n_features, n_replicas, *, seed=None, **architecture):
     --------
     >>> from skphotoz.replica import build_replica_network
     >>> model = build_replica_network(5, 3, base_units=(8,), class_units=(4,), class_dropout=(0.1,))
-    >>> tuple(model.get_layer("redshift").kernel.shape)  # 8 base outputs + p, per replica
-    (3, 9, 1)
+    >>> tuple(model.get_layer("redshift").kernel.shape)  # per replica: 1 output, 8 base + p inputs
+    (3, 1, 9)
     """
     return _build(n_features, n_replicas, seed=seed, **architecture)[0]
 
@@ -322,6 +394,8 @@ def _set_initial_weights(model, initial_weights, n_replicas):
         )
     for i, variable in enumerate(variables):
         stacked = np.stack([np.asarray(replica[i], np.float32) for replica in initial_weights])
+        if stacked.ndim == 3:  # Dense kernels (n_in, n_out) -> the replica layout (n_out, n_in)
+            stacked = stacked.transpose(0, 2, 1)
         variable.assign(stacked.reshape(variable.shape))
 
 
@@ -363,9 +437,10 @@ def train_replicas(
     seed : int
         Seeds initialisation, dropout and the batch order.
     jit_compile : bool or "auto"
-        XLA compilation: True compiles each whole epoch, False nothing;
-        "auto" compiles the whole epoch on a GPU and only the fused optimizer
-        update on a CPU (where XLA's batched matmuls are slower).
+        True or "auto" compiles each whole epoch with XLA, with counter-hash
+        dropout masks (:class:`ReplicaDropout`); False runs TensorFlow's
+        graph kernels with Philox masks (no compilation: quicker for tiny
+        networks and few epochs).
     verbose : int
         1 shows a progress bar over epochs.
     input_mean, input_scale : ndarray of shape (K, n_features), optional
@@ -410,12 +485,14 @@ def train_replicas(
                     f"{name} must have shape ({n_replicas}, {X.shape[1]}); got {np.shape(arr)}."
                 )
     keras.utils.set_random_seed(seed)
+    compile_epoch = jit_compile in (True, "auto")
     model, trainer = _build(
         X.shape[1],
         n_replicas,
         seed=seed,
         input_mean=input_mean,
         input_scale=input_scale,
+        counter_hash_dropout=compile_epoch,
         **architecture,
     )
     if initial_weights is not None:
@@ -451,7 +528,7 @@ def train_replicas(
             f"{keras.backend.backend()!r}."
         )
     redshift_loss_weight = effective_redshift_loss_weight(redshift_loss_weight, "fixed")
-    run_epoch = _tensorflow_epoch(trainer, optimizer, data, redshift_loss_weight, jit_compile)
+    run_epoch = _tensorflow_epoch(trainer, optimizer, data, redshift_loss_weight, compile_epoch)
     epoch_range = range(epochs)
     if verbose:
         from tqdm.auto import tqdm
@@ -477,7 +554,7 @@ def _replica_loss(logit, z_pred, late, redshift, weights, n_real, redshift_loss_
     return ops.sum(weights * (bce + redshift_loss_weight * mse)) / n_real
 
 
-def _tensorflow_epoch(trainer, optimizer, data, redshift_loss_weight, jit_compile):
+def _tensorflow_epoch(trainer, optimizer, data, redshift_loss_weight, compile_epoch):
     """One compiled function running a whole epoch of batches (TensorFlow only).
 
     Keras 3 has no backend-neutral gradient API (its own ``Model.fit`` has a
@@ -492,21 +569,12 @@ def _tensorflow_epoch(trainer, optimizer, data, redshift_loss_weight, jit_compil
     variables = trainer.trainable_variables
     optimizer.build(variables)
     rlw = float(redshift_loss_weight)
-    if jit_compile == "auto":
-        # XLA:CPU runs these batched matmuls about 2x slower than TensorFlow's
-        # oneDNN kernels (measured in benchmarks/results_replica.md), so on a
-        # CPU only the optimizer update, pure elementwise work over every
-        # parameter, is fused by XLA; on a GPU the whole epoch is compiled.
-        whole = bool(tf.config.list_physical_devices("GPU"))
-        fuse_update = True
-    else:
-        whole = fuse_update = bool(jit_compile)
 
-    @tf.function(jit_compile=fuse_update and not whole)
-    def update(grads):
-        optimizer.apply(grads, variables)
-
-    @tf.function(jit_compile=whole)
+    # One XLA program per epoch: the activations of K replicas are tens of
+    # MB, so the step is bound by memory traffic, and XLA fuses the bias,
+    # ReLU, dropout and their gradients into single passes where TensorFlow's
+    # graph kernels make one pass each (benchmarks/results_replica.md).
+    @tf.function(jit_compile=compile_epoch)
     def run_epoch(order, rate):
         optimizer.learning_rate.assign(rate)
         for j in tf.range(tf.shape(order)[0]):
@@ -518,7 +586,7 @@ def _tensorflow_epoch(trainer, optimizer, data, redshift_loss_weight, jit_compil
                 loss = _replica_loss(
                     logit, z_pred, batch["late"], batch["redshift"], batch["weights"], n_real, rlw
                 )
-            update(tape.gradient(loss, variables))
+            optimizer.apply(tape.gradient(loss, variables), variables)
 
     return run_epoch
 
@@ -577,7 +645,7 @@ def predict_replicas(model, X, chunk=None):
     """
     X = np.asarray(X, dtype=np.float32)
     n_replicas = model.get_layer(REDSHIFT_LAYER).kernel.shape[0]
-    widest = max(int(w.shape[-1]) for w in model.trainable_weights)
+    widest = max(max(int(d) for d in w.shape[1:]) for w in model.trainable_weights)
     if chunk is None:
         chunk = max(64, _PREDICT_FLOATS // (n_replicas * widest))
     p_out, z_out = [], []
@@ -598,4 +666,4 @@ def redshift_layer_weights(model):
     For Architecture 1 the last input is p (the class probability): these
     are the concatenate-layer weights analysed in the paper's Sect. 3.3.
     """
-    return ops.convert_to_numpy(model.get_layer(REDSHIFT_LAYER).kernel)[:, :, 0]
+    return ops.convert_to_numpy(model.get_layer(REDSHIFT_LAYER).kernel)[:, 0, :]

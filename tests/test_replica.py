@@ -113,10 +113,13 @@ def test_padding_rows_do_not_count(sample):
     np.testing.assert_allclose(p_1, p_2, atol=1e-4)
 
 
-@pytest.mark.parametrize("rate", [0.5, 0.1])  # byte masks, then Keras' own dropout
-def test_replica_dropout_keeps_each_element_with_probability_1_minus_rate(rate):
+@pytest.mark.parametrize(
+    "rate, counter_hash",
+    [(0.5, False), (0.1, False), (0.5, True), (0.1, True)],  # byte masks, Keras', hashed
+)
+def test_replica_dropout_keeps_each_element_with_probability_1_minus_rate(rate, counter_hash):
     ones = np.ones((4, 64, 512), np.float32)
-    layer = ReplicaDropout(rate, seed=3)
+    layer = ReplicaDropout(rate, seed=3, counter_hash=counter_hash)
     out = keras.ops.convert_to_numpy(layer(ones, training=True))
     kept = out != 0
     assert abs(kept.mean() - (1 - rate)) < 0.01  # 131072 draws: 5 sigma is < 0.007
@@ -149,3 +152,14 @@ def test_bad_arguments(sample):
         train_replicas(X, late, z, np.ones((len(X), 2)), input_mean=np.zeros((2, 5)))
     with pytest.raises(TypeError, match="Unknown architecture"):
         train_replicas(X, late, z, np.ones((len(X), 2)), epochs=1, base_width=3)
+
+
+def test_counter_hash_masks_are_uncorrelated_between_steps_and_neighbours():
+    layer = ReplicaDropout(0.5, seed=0, counter_hash=True)
+    ones = np.ones((8, 64, 512), np.float32)
+    first = keras.ops.convert_to_numpy(layer(ones, training=True)).ravel() > 0
+    second = keras.ops.convert_to_numpy(layer(ones, training=True)).ravel() > 0
+    # For independent fair coins each agreement rate is 0.5 with sd 0.0005.
+    assert abs((first == second).mean() - 0.5) < 0.003  # the next step's mask
+    assert abs((first[1:] == first[:-1]).mean() - 0.5) < 0.003  # adjacent elements
+    assert abs((first[512:] == first[:-512]).mean() - 0.5) < 0.003  # adjacent rows
