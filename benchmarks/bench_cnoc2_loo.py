@@ -12,7 +12,7 @@ model that never saw it.
   Vega-to-AB offsets). It learns nothing from the training galaxies, so its
   leave-one-out predictions are its plain predictions.
 
-Every metric gets a bootstrap error (``skphotoz.evaluation.evaluate_predictions``).
+Every metric gets a bootstrap error (``skphotoz.model_selection.evaluation.evaluate_predictions``).
 
     python benchmarks/bench_cnoc2_loo.py [--n-galaxies 370] [--epochs 300]
 """
@@ -27,9 +27,9 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from skphotoz import JointMorphZ, SEDTemplateFitter
-from skphotoz.baselines import IndependentPair
+from skphotoz.baselines.pairs import IndependentPair
 from skphotoz.datasets import load_cnoc2
-from skphotoz.evaluation import evaluate_predictions, loo_evaluation
+from skphotoz.model_selection.evaluation import evaluate_predictions, loo_evaluation
 
 # Vega-to-AB offsets of the Bessell curves from sedpy's Vega spectrum, as
 # benchmarks/bench_sed.py computes them.

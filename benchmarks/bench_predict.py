@@ -5,7 +5,7 @@ Measures, in one run and on the same rows:
 * ``predict``: the public path (validation, standardisation, forward pass in
   65536-row chunks, labels), and its parts: input validation alone and the
   bare network calls at several chunk sizes;
-* ``predict_partitions``: :func:`skphotoz.scaleout.predict_partitions` on a parquet
+* ``predict_partitions``: :func:`skphotoz.catalogs.scaleout.predict_partitions` on a parquet
   file (10 partitions), computed with dask's default threaded scheduler.
 
 The network is the default Architecture 1 (fitted for one epoch: throughput
@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from skphotoz import JointMorphZ
+from skphotoz.catalogs.scaleout import predict_partitions
 from skphotoz.datasets import load_cnoc2, load_demo, shared_data_home
-from skphotoz.scaleout import predict_partitions
 
 
 def timed(fn, repeats=3):

@@ -3,7 +3,7 @@
 For catalogs of 1 and 3 million rows (parquet and FITS) this measures, each
 in a fresh subprocess, the wall time and the peak resident memory of
 
-* ``chunked``: :func:`skphotoz.io.predict_catalog` (100,000-row chunks);
+* ``chunked``: :func:`skphotoz.catalogs.formats.predict_catalog` (100,000-row chunks);
 * ``whole``: read the catalog into memory, predict it, write it (what a
   naive script does).
 
@@ -35,7 +35,7 @@ def make_catalog(path, n_rows, seed=0):
     import numpy as np
     import pandas as pd
 
-    from skphotoz.io import write_catalog
+    from skphotoz.catalogs.formats import write_catalog
 
     rng = np.random.default_rng(seed)
     z = rng.uniform(0.05, 1.2, n_rows)
@@ -53,7 +53,7 @@ def make_model(path):
     import pandas as pd
 
     from skphotoz import JointMorphZ
-    from skphotoz.io import save_model
+    from skphotoz.catalogs import save_model
 
     rng = np.random.default_rng(1)
     X = pd.DataFrame(rng.normal(22, 1, (500, 5)), columns=BANDS)
@@ -63,7 +63,8 @@ def make_model(path):
 
 
 def run_variant(mode, model, catalog, output):
-    from skphotoz.io import load_model, predict_catalog, predict_chunk, read_catalog, write_catalog
+    from skphotoz.catalogs.formats import read_catalog, write_catalog
+    from skphotoz.catalogs.model_file import load_model, predict_catalog, predict_chunk
 
     start = time.perf_counter()
     payload = load_model(model)

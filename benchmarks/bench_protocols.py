@@ -23,7 +23,7 @@ from joblib import Parallel, delayed
 from sklearn.metrics import balanced_accuracy_score
 
 from skphotoz import JointMorphZ
-from skphotoz.baselines import IndependentPair
+from skphotoz.baselines.pairs import IndependentPair
 from skphotoz.datasets import load_cnoc2, load_demo, load_vipers, shared_data_home
 from skphotoz.metrics import classification_metrics, photoz_metrics
 from skphotoz.model_selection import StratifiedTypeKFold

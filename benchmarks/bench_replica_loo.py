@@ -3,7 +3,7 @@
 * naive: ``JointMorphZ(protocol="fixed")`` fitted on each LOO training set;
   ``--naive-folds`` folds are timed and the mean is extrapolated to all 370;
 * replica: all 370 LOO fits as replicas of one network
-  (:func:`skphotoz.replica.train_replicas`, per-replica standardisation).
+  (:func:`skphotoz.nn.replica.train_replicas`, per-replica standardisation).
 
 Both paths then run the same stratified 5-fold CV (5 naive fits, 5 replicas),
 so their out-of-fold metrics can be compared on all 370 galaxies; the
@@ -28,7 +28,7 @@ from skphotoz import JointMorphZ
 from skphotoz.datasets import load_cnoc2, load_demo, shared_data_home
 from skphotoz.metrics import classification_metrics, photoz_metrics
 from skphotoz.model_selection import StratifiedTypeKFold
-from skphotoz.replica import predict_replicas, replica_standardisation, train_replicas
+from skphotoz.nn.replica import predict_replicas, replica_standardisation, train_replicas
 
 N_GALAXIES = 370
 #: Both paths use the same MSE weight: 1, the value of the recorded run

@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold
 
+from skphotoz.baselines.sed import SEDTemplateFitter
 from skphotoz.datasets import load_cnoc2, shared_data_home
 from skphotoz.metrics import outlier_fraction, sigma_nmad
-from skphotoz.sed import SEDTemplateFitter
 
 MEGACAM = [f"cfht_megacam_{b}" for b in ("us_9301", "gs_9401", "rs_9601", "is_9701", "zs_9801")]
 #: (magnitude, error) columns (0-based) of u, g, r, i2, z in bpz_catalog_i2.cat.
@@ -207,7 +207,7 @@ def bench_vipers(data_home, figures=None):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from skphotoz.plotting import plot_zphot_vs_zspec
+        from skphotoz.reporting.plots import plot_zphot_vs_zspec
 
         panels = {
             "shipped BPZ zb": bpz["zb"].to_numpy(),

@@ -25,8 +25,8 @@ from sklearn.model_selection import train_test_split
 from skphotoz import JointMorphZ
 from skphotoz.datasets import load_cnoc2, load_demo, shared_data_home
 from skphotoz.model_selection import BootstrapSplit, replica_weights
-from skphotoz.plotting import plot_weight_qq
-from skphotoz.weight_analysis import bootstrap_weight_analysis
+from skphotoz.model_selection.weight_analysis import bootstrap_weight_analysis
+from skphotoz.reporting.plots import plot_weight_qq
 
 #: de Diego et al. (2021), Sect. 3.3: OTELO, 370 galaxies, 1000 runs.
 PAPER = pd.DataFrame(

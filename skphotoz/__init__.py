@@ -1,12 +1,11 @@
 """skphotoz: galaxy type and photometric redshift from one scikit-learn estimator."""
 
-from .baselines import IndependentPair
-from .estimator import JointMorphZ
-from .model_selection import StratifiedTypeKFold
-from .sed import SEDTemplateFitter
-from .thresholding import YoudenThreshold, YoudenThresholdCV
-
 __version__ = "0.1.0"
+
+from skphotoz.baselines import IndependentPair, SEDTemplateFitter  # noqa: E402
+from skphotoz.model_selection import StratifiedTypeKFold  # noqa: E402
+from skphotoz.nn import JointMorphZ, ReplicaEnsemble  # noqa: E402
+from skphotoz.thresholding import YoudenThreshold, YoudenThresholdCV  # noqa: E402
 
 __all__ = [
     "IndependentPair",
@@ -18,13 +17,3 @@ __all__ = [
     "YoudenThresholdCV",
     "__version__",
 ]
-
-
-def __getattr__(name):
-    # ReplicaEnsemble's module builds Keras layers at import time; loading it
-    # lazily keeps `import skphotoz` (and `skphotoz --help`) free of TensorFlow.
-    if name == "ReplicaEnsemble":
-        from .ensemble import ReplicaEnsemble
-
-        return ReplicaEnsemble
-    raise AttributeError(f"module 'skphotoz' has no attribute {name!r}")

@@ -79,7 +79,7 @@ def _demo_frame():
     import kcorrect
     from astropy.table import Table
 
-    from .sed import label_by_template
+    from skphotoz.baselines.sed import label_by_template
 
     path = Path(kcorrect.__file__).parent / "data" / "test" / "gst_tests_small.fits"
     table = Table.read(path)
@@ -121,7 +121,7 @@ def load_demo(n_samples=None, random_state=0, return_X_y=False, early_type_fract
     extinction correction, as OTELO's photometry was used "as it is".
 
     Type labels follow OTELO's recipe: the best-fitting template at the
-    spectroscopic redshift (:func:`skphotoz.sed.label_by_template`, with the
+    spectroscopic redshift (:func:`skphotoz.baselines.sed.label_by_template`, with the
     six desc-bpz B2004a templates and the magnitude errors), early type (ET)
     when that is the elliptical, late type (LT) otherwise. The bands are
     OTELO's (ugriz + JHKs) but the sample is brighter (r ~ 12-20) and at lower
@@ -426,7 +426,7 @@ def load_sdss_2mass(
     magnitude would be negative. No Galactic extinction correction.
 
     The file has **no type labels**. ``label="template"`` labels the
-    galaxies like :func:`load_demo` does (:func:`skphotoz.sed.label_by_template`
+    galaxies like :func:`load_demo` does (:func:`skphotoz.baselines.sed.label_by_template`
     at the spectroscopic redshift, desc-bpz templates, the elliptical means
     ET): a model's types, not observed ones. Without it ``target`` holds only
     the redshift.
@@ -490,7 +490,7 @@ def load_sdss_2mass(
     filters = list(SDSS_2MASS_FILTERS[:n_bands])
     target_columns = ["redshift"]
     if label == "template":
-        from .sed import label_by_template
+        from skphotoz.baselines.sed import label_by_template
 
         frame["type"], frame["best_template"] = label_by_template(
             mags, frame["redshift"].to_numpy(), bands=filters, magnitude_errors=errors

@@ -21,7 +21,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from ._validation import split_targets
+from skphotoz.validation import split_targets
 
 #: Outlier limit on |dz| / (1 + z_spec) (Hildebrandt et al. 2010).
 OUTLIER_LIMIT = 0.15

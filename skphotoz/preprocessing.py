@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import SENTINELS, to_numeric_frame
+from skphotoz.validation import SENTINELS, to_numeric_frame
 
 
 class SentinelToNaN(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):

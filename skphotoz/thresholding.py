@@ -45,7 +45,6 @@ import numbers
 import warnings
 
 import numpy as np
-import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import (
     BaseEstimator,
@@ -61,72 +60,10 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._lazy import lazy_reexport
-from ._validation import split_targets
+from skphotoz.validation import late_type_mask, late_type_scores, split_targets
 
 #: The paper's default threshold on P(LT) (Table 3).
 DEFAULT_THRESHOLD = 0.5
-
-
-# ------------------------------------------------------------------ inputs
-def _late_scores(scores):
-    """P(LT) as a finite 1-D float array, from (n,), (n, 1) or (n, 2) input."""
-    arr = np.asarray(scores)
-    try:
-        arr = arr.astype(np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"scores must be numeric P(LT) values ({exc}).") from exc
-    if arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[1] not in (1, 2)):
-        raise ValueError(
-            "scores must be P(LT) of shape (n,), (n, 1) or predict_proba's (n, 2) "
-            f"[P(ET), P(LT)]; got shape {arr.shape}."
-        )
-    n_nan, n_inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
-    if n_nan or n_inf:
-        raise ValueError(
-            f"scores contain {n_nan} NaN and {n_inf} infinite value(s); P(LT) must be finite "
-            "for every galaxy (nothing is dropped silently)."
-        )
-    if arr.ndim == 2 and arr.shape[1] == 2:
-        # A joint predict() output [type, z] with integer labels is also
-        # numeric (n, 2): refuse it rather than threshold redshifts.
-        if not np.allclose(arr.sum(axis=1), 1.0, atol=1e-4):
-            raise ValueError(
-                "scores of shape (n, 2) are read as predict_proba output [P(ET), P(LT)], but "
-                "their rows do not sum to 1. Pass P(LT) as a 1-D array (a joint predict() "
-                "output [type, z] is not a score)."
-            )
-        return arr[:, 1]
-    return arr.reshape(-1)
-
-
-def _late_mask(y_true, type_column="type", redshift_column="redshift"):
-    """(late-type booleans, sorted classes, labels, redshift or None) from y_true.
-
-    ``y_true`` is type labels (strings, 0/1 or booleans) or a joint
-    ``[type, z]`` target (2-D array, DataFrame or astropy Table).
-    """
-    redshift = None
-    if isinstance(y_true, pd.DataFrame) or np.ndim(y_true) == 2 or hasattr(y_true, "colnames"):
-        types, redshift = split_targets(y_true, type_column, redshift_column)
-    else:
-        types = np.asarray(y_true)
-        if types.ndim != 1:
-            raise ValueError(f"Type labels must be 1-D; got shape {types.shape}.")
-        if types.dtype.kind == "O":
-            types, _ = split_targets(np.column_stack([types, np.zeros(len(types))]))
-    if types.dtype.kind == "f":
-        raise ValueError(
-            "Type labels must be strings ('ET'/'LT'), integers 0/1 or booleans; got floats"
-            + (" with NaN." if np.isnan(types).any() else ".")
-        )
-    classes = np.unique(types)
-    if len(classes) != 2:
-        raise ValueError(
-            "The Youden threshold and the report need both early- and late-type galaxies; "
-            f"got {len(classes)} class(es): {classes.tolist()}."
-        )
-    return types == classes[1], classes, types, redshift
 
 
 # ---------------------------------------------------------- the threshold
@@ -171,8 +108,8 @@ def youden_threshold(y_true, p_late):
     >>> float(result["threshold"]), round(float(result["youden_j"]), 3)
     (0.8, 0.667)
     """
-    late_true, _, _, _ = _late_mask(y_true)
-    p_late = _late_scores(p_late)
+    late_true, _, _, _ = late_type_mask(y_true)
+    p_late = late_type_scores(p_late)
     if len(p_late) != len(late_true):
         raise ValueError(f"{len(p_late)} scores but {len(late_true)} type labels.")
     if np.all(p_late == p_late[0]):
@@ -259,7 +196,7 @@ class YoudenThreshold(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        _, self.classes_, _, _ = _late_mask(y_true)
+        _, self.classes_, _, _ = late_type_mask(y_true)
         result = youden_threshold(y_true, scores)
         self.threshold_ = result["threshold"]
         self.youden_j_ = result["youden_j"]
@@ -281,7 +218,9 @@ class YoudenThreshold(TransformerMixin, BaseEstimator):
         ndarray of shape (n,)
         """
         check_is_fitted(self)
-        return np.where(_late_scores(scores) >= self.threshold_, self.classes_[1], self.classes_[0])
+        return np.where(
+            late_type_scores(scores) >= self.threshold_, self.classes_[1], self.classes_[0]
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -384,7 +323,7 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        from .model_selection import StratifiedTypeKFold
+        from skphotoz.model_selection.split import StratifiedTypeKFold
 
         if hasattr(y, "colnames") and hasattr(y, "to_pandas"):  # astropy Table
             y = y.to_pandas()  # row indexing for the folds
@@ -539,19 +478,3 @@ class TypeClassifier(ClassifierMixin, BaseEstimator):
         """Type labels at the joint estimator's own threshold."""
         labels, _ = split_targets(self.joint_estimator.predict(X))
         return labels
-
-
-# The report functions moved to skphotoz.classification_tables, which imports
-# this module; a lazy re-export keeps ``from skphotoz.thresholding import
-# classification_report`` working without a circular import.
-_REPORT_NAMES = frozenset(
-    {
-        "classification_report",
-        "classification_report_figures",
-        "classification_report_from_estimator",
-        "format_report",
-    }
-)
-
-
-__getattr__, __dir__ = lazy_reexport(__name__, "skphotoz.classification_tables", _REPORT_NAMES)

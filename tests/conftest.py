@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-import skphotoz.replica as replica
+import skphotoz.nn.replica as replica
 from skphotoz import JointMorphZ
-from skphotoz.baselines import IndependentPair
+from skphotoz.baselines.pairs import IndependentPair
 from skphotoz.datasets import shared_data_home
 
 #: A network small enough that a fit takes well under a second.

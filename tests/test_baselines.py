@@ -8,7 +8,7 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import cross_validate
 
-from skphotoz.baselines import IndependentPair
+from skphotoz.baselines.pairs import IndependentPair
 from skphotoz.metrics import SCORERS
 from skphotoz.model_selection import StratifiedTypeKFold
 

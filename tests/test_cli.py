@@ -8,8 +8,8 @@ import pytest
 from astropy.table import Table
 from click.testing import CliRunner
 
-from skphotoz.cli import main
-from skphotoz.io import load_model, read_catalog, write_catalog
+from skphotoz.catalogs import load_model, read_catalog, write_catalog
+from skphotoz.cli.common import main
 
 from .conftest import make_joint_sample
 

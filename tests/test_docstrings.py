@@ -8,7 +8,9 @@ import pytest
 
 import skphotoz
 
-MODULES = sorted(name for _, name, _ in pkgutil.iter_modules(skphotoz.__path__, prefix="skphotoz."))
+MODULES = sorted(
+    name for _, name, _ in pkgutil.walk_packages(skphotoz.__path__, prefix="skphotoz.")
+)
 
 
 # The weight-analysis example's five runs are too few for scipy's bootstrap to be well-behaved.

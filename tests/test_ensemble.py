@@ -8,8 +8,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import cross_validate
 
-from skphotoz.ensemble import ReplicaEnsemble
 from skphotoz.model_selection import StratifiedTypeKFold
+from skphotoz.nn.ensemble import ReplicaEnsemble
 
 from .conftest import TINY, make_joint_sample
 
@@ -101,7 +101,7 @@ def test_error_calibration_scales_the_replica_spread():
 
 
 def test_out_of_bag_scale_covers_the_requested_fraction():
-    from skphotoz.ensemble import out_of_bag_error_scale
+    from skphotoz.nn.ensemble import out_of_bag_error_scale
 
     rng = np.random.default_rng(2)
     z = rng.uniform(0, 1, 3000)

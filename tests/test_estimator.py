@@ -4,7 +4,7 @@ from astropy.table import Table
 
 from skphotoz import JointMorphZ
 from skphotoz.metrics import joint_score
-from skphotoz.network import sigmoid_learning_rate
+from skphotoz.nn.network import sigmoid_learning_rate
 
 from .conftest import TINY, make_joint_sample
 

@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skphotoz.evaluation import (
+from skphotoz.metrics import classification_metrics, photoz_metrics
+from skphotoz.model_selection import paper_split
+from skphotoz.model_selection.evaluation import (
     bootstrap_evaluation,
     compare_architectures,
     evaluate_predictions,
     loo_evaluation,
 )
-from skphotoz.metrics import classification_metrics, photoz_metrics
-from skphotoz.model_selection import paper_split
 from skphotoz.thresholding import youden_threshold
 
 from .conftest import TINY, linear_pair, make_joint_sample, tiny_model

@@ -8,22 +8,20 @@ from astropy.table import Table
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 
-import skphotoz.io as skio
+import skphotoz.catalogs.formats as skio
 from skphotoz import JointMorphZ
-from skphotoz.io import (
+from skphotoz.catalogs.formats import (
     catalog_format,
     early_late_labels,
     find_error_columns,
     iter_catalog,
-    load_model,
-    predict_catalog,
     read_catalog,
     read_training_catalog,
-    save_model,
     select_bands,
     to_ab_magnitudes,
     write_catalog,
 )
+from skphotoz.catalogs.model_file import load_model, predict_catalog, save_model
 
 from .conftest import TINY, make_joint_sample
 

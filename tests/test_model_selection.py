@@ -8,7 +8,6 @@ from sklearn.model_selection import GridSearchCV, LeaveOneOut, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skphotoz.evaluation import bootstrap_evaluation
 from skphotoz.metrics import SCORERS
 from skphotoz.model_selection import (
     BootstrapSplit,
@@ -17,6 +16,7 @@ from skphotoz.model_selection import (
     paper_split,
     replica_weights,
 )
+from skphotoz.model_selection.evaluation import bootstrap_evaluation
 
 from .conftest import linear_pair, make_joint_sample, tiny_model
 

@@ -1,7 +1,7 @@
 import keras
 import pytest
 
-from skphotoz.network import ARCHITECTURES, build_joint_network, sigmoid_learning_rate
+from skphotoz.nn.network import ARCHITECTURES, build_joint_network, sigmoid_learning_rate
 
 
 def _dense_units(model):

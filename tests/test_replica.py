@@ -7,8 +7,8 @@ from sklearn.model_selection import LeaveOneOut
 from sklearn.utils import check_random_state
 
 from skphotoz import JointMorphZ
-from skphotoz.network import build_joint_network
-from skphotoz.replica import (
+from skphotoz.nn.network import build_joint_network
+from skphotoz.nn.replica import (
     ReplicaDropout,
     predict_replicas,
     redshift_layer_weights,

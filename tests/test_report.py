@@ -8,8 +8,7 @@ import pytest
 
 from skphotoz import JointMorphZ
 from skphotoz.metrics import outlier_fraction, residual_regression
-from skphotoz.plotting import plot_data_distribution
-from skphotoz.report import (
+from skphotoz.reporting.html import (
     guess_r_band,
     out_of_sample_predictions,
     outlier_counts,
@@ -17,6 +16,7 @@ from skphotoz.report import (
     type_statistics,
     write_report,
 )
+from skphotoz.reporting.plots import plot_data_distribution
 
 from .conftest import TINY, make_joint_sample
 

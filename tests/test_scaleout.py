@@ -10,8 +10,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skphotoz import JointMorphZ
+from skphotoz.catalogs.scaleout import predict_partitions
 from skphotoz.model_selection import StratifiedTypeKFold
-from skphotoz.scaleout import predict_partitions
 
 from .conftest import TINY, make_joint_sample
 

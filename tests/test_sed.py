@@ -7,10 +7,7 @@ from sedpy import observate
 from sklearn.model_selection import cross_validate
 from sklearn.pipeline import make_pipeline
 
-from skphotoz.metrics import SCORERS, outlier_fraction, sigma_nmad
-from skphotoz.model_selection import StratifiedTypeKFold
-from skphotoz.preprocessing import SentinelToNaN
-from skphotoz.sed import (
+from skphotoz.baselines.sed import (
     CWW_KINNEY_ORDER,
     SEDTemplateFitter,
     _free_normalisation_chi2,
@@ -21,6 +18,9 @@ from skphotoz.sed import (
     madau_igm_transmission,
     template_magnitudes,
 )
+from skphotoz.metrics import SCORERS, outlier_fraction, sigma_nmad
+from skphotoz.model_selection import StratifiedTypeKFold
+from skphotoz.preprocessing import SentinelToNaN
 
 OPTICAL = ["sdss_u0", "sdss_g0", "sdss_r0", "sdss_i0", "sdss_z0"]
 BANDS = OPTICAL + ["twomass_J", "twomass_H", "twomass_Ks"]

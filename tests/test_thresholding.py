@@ -12,21 +12,21 @@ from sklearn.metrics import balanced_accuracy_score, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV, cross_val_predict
 
 from skphotoz import JointMorphZ
-from skphotoz._validation import split_targets
-from skphotoz.classification_tables import (
+from skphotoz.model_selection import StratifiedTypeKFold
+from skphotoz.reporting.plots import plot_roc
+from skphotoz.reporting.tables import (
     classification_report,
     classification_report_figures,
     classification_report_from_estimator,
     format_report,
 )
-from skphotoz.model_selection import StratifiedTypeKFold
-from skphotoz.plotting import plot_roc
 from skphotoz.thresholding import (
     TypeClassifier,
     YoudenThreshold,
     YoudenThresholdCV,
     youden_threshold,
 )
+from skphotoz.validation import split_targets
 
 from .conftest import TINY, make_joint_sample
 

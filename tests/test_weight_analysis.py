@@ -6,9 +6,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import skphotoz.replica as replica
-from skphotoz.plotting import plot_weight_qq
-from skphotoz.weight_analysis import WEIGHT_GROUPS, bootstrap_weight_analysis, weight_statistics
+import skphotoz.nn.replica as replica
+from skphotoz.model_selection.weight_analysis import (
+    WEIGHT_GROUPS,
+    bootstrap_weight_analysis,
+    weight_statistics,
+)
+from skphotoz.reporting.plots import plot_weight_qq
 
 from .conftest import TINY, make_joint_sample
 

@@ -52,8 +52,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from .estimator import effective_redshift_loss_weight
-from .network import REDSHIFT_LAYER, sigmoid_learning_rate
+from skphotoz.nn.estimator import effective_redshift_loss_weight
+from skphotoz.nn.network import REDSHIFT_LAYER, sigmoid_learning_rate
 
 # Replica activations are (K, rows, width); predictions are cut into slices
 # of at most this many activation floats (256 MB) whatever K is.
@@ -266,7 +266,7 @@ def replica_standardisation(X, weights):
     Examples
     --------
     >>> import numpy as np
-    >>> from skphotoz.replica import replica_standardisation
+    >>> from skphotoz.nn.replica import replica_standardisation
     >>> X = np.array([[1.0], [2.0], [4.0]])
     >>> mean, scale = replica_standardisation(X, np.array([[1, 0], [1, 1], [0, 1]]))
     >>> mean.ravel().tolist(), scale.ravel().tolist()
@@ -350,7 +350,7 @@ def _build(
 
 
 def build_replica_network(n_features, n_replicas, *, seed=None, **architecture):
-    """The joint network of :func:`skphotoz.network.build_joint_network`, K times.
+    """The joint network of :func:`skphotoz.nn.network.build_joint_network`, K times.
 
     Parameters
     ----------
@@ -359,7 +359,7 @@ def build_replica_network(n_features, n_replicas, *, seed=None, **architecture):
         Seed of the dropout layers; masks are drawn per element, so
         independently for every replica.
     **architecture
-        ``base_units`` etc. as in :func:`~skphotoz.network.build_joint_network`,
+        ``base_units`` etc. as in :func:`~skphotoz.nn.network.build_joint_network`,
         plus ``input_mean``/``input_scale`` (K, n_features) for per-replica
         standardisation of raw magnitudes.
 
@@ -370,7 +370,7 @@ def build_replica_network(n_features, n_replicas, *, seed=None, **architecture):
 
     Examples
     --------
-    >>> from skphotoz.replica import build_replica_network
+    >>> from skphotoz.nn.replica import build_replica_network
     >>> model = build_replica_network(5, 3, base_units=(8,), class_units=(4,), class_dropout=(0.1,))
     >>> tuple(model.get_layer("redshift").kernel.shape)  # per replica: 1 output, 8 base + p inputs
     (3, 1, 9)
@@ -452,7 +452,7 @@ def train_replicas(
         (``model.get_weights()``), one list for all replicas or one per
         replica; used to check replicas against single fits.
     **architecture
-        ``base_units`` etc., as in :func:`skphotoz.network.build_joint_network`.
+        ``base_units`` etc., as in :func:`skphotoz.nn.network.build_joint_network`.
 
     Returns
     -------
@@ -462,7 +462,7 @@ def train_replicas(
     Examples
     --------
     >>> import numpy as np
-    >>> from skphotoz.replica import predict_replicas, train_replicas
+    >>> from skphotoz.nn.replica import predict_replicas, train_replicas
     >>> rng = np.random.default_rng(0)
     >>> X, late, z = rng.normal(size=(40, 3)), rng.random(40) < 0.5, rng.random(40)
     >>> model = train_replicas(X, late, z, np.ones((40, 2)), epochs=2, batch_size=16,

@@ -1,6 +1,6 @@
 """``ReplicaEnsemble``: a bootstrap ensemble of the joint network, with per-galaxy errors.
 
-The ensemble is trained by :func:`skphotoz.replica.train_replicas`, so its
+The ensemble is trained by :func:`skphotoz.nn.replica.train_replicas`, so its
 ``n_replicas`` networks cost one vectorised training run rather than
 ``n_replicas`` fits. Its spread across replicas is the bootstrap (model)
 uncertainty of each galaxy's P(LT) and z_phot.
@@ -17,9 +17,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_joint_fit_input, joint_target_tags
-from .estimator import JointMorphZ
-from .replica import build_replica_network, predict_replicas, train_estimator_replicas
+from skphotoz.nn.estimator import JointMorphZ
+from skphotoz.validation import check_joint_fit_input, joint_target_tags
 
 
 def out_of_bag_error_scale(z_replicas, z_spec, counts, coverage=0.68):
@@ -50,7 +49,7 @@ def out_of_bag_error_scale(z_replicas, z_spec, counts, coverage=0.68):
     Examples
     --------
     >>> import numpy as np
-    >>> from skphotoz.ensemble import out_of_bag_error_scale
+    >>> from skphotoz.nn.ensemble import out_of_bag_error_scale
     >>> rng = np.random.default_rng(0)
     >>> z = rng.uniform(0, 1, 2000)
     >>> replicas = z[:, None] + rng.normal(0, 0.02, (2000, 30)) + rng.normal(0, 0.06, (2000, 1))
@@ -112,7 +111,7 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
     Examples
     --------
     >>> import numpy as np
-    >>> from skphotoz.ensemble import ReplicaEnsemble
+    >>> from skphotoz.nn.ensemble import ReplicaEnsemble
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(22, 1, size=(60, 4))
     >>> y = np.column_stack([np.where(X[:, 0] > 22, "LT", "ET"), np.abs(X[:, 1] - 21) / 4])
@@ -220,6 +219,10 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
         -------
         self : ReplicaEnsemble
         """
+        # The replica module builds Keras layers: imported on use, so that
+        # importing skphotoz does not start TensorFlow.
+        from skphotoz.nn.replica import predict_replicas, train_estimator_replicas
+
         X, types, redshift, self.classes_ = check_joint_fit_input(self, X, y)
         self._network_kwargs()  # validate the layout before any work
         late = types == self.classes_[1]
@@ -256,6 +259,8 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
         return self
 
     def _replica_outputs(self, X):
+        from skphotoz.nn.replica import predict_replicas
+
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
         p_late, redshift = predict_replicas(self.model_, X)
@@ -318,6 +323,8 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
         weights = state.pop("_network_weights", None)
         self.__dict__.update(state)
         if weights is not None:
+            from skphotoz.nn.replica import build_replica_network
+
             zeros = np.zeros((self.n_replicas, self.n_features_in_))
             self.model_ = build_replica_network(
                 self.n_features_in_,

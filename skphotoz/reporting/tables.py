@@ -5,7 +5,7 @@ Contingency tables at the default threshold (0.5) and at the Youden threshold
 redshifts (Table 4), and accuracy, true-ET and true-LT rates for the baseline,
 0.5 and p_J, each with a bootstrap error (Table 6). The threshold itself lives
 in :mod:`skphotoz.thresholding`; the ROC figure (Fig. 5) in
-:func:`skphotoz.plotting.plot_roc`.
+:func:`skphotoz.reporting.plots.plot_roc`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pandas as pd
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import split_targets
-from .metrics import contingency_table
-from .thresholding import DEFAULT_THRESHOLD, _late_mask, _late_scores, youden_threshold
+from skphotoz.metrics import contingency_table
+from skphotoz.thresholding import DEFAULT_THRESHOLD, youden_threshold
+from skphotoz.validation import late_type_mask, late_type_scores, split_targets
 
 
 def _bootstrap_rates(late_true, predictions, n_bootstrap, random_state):
@@ -135,7 +135,7 @@ def classification_report(
 
     Examples
     --------
-    >>> from skphotoz.thresholding import classification_report
+    >>> from skphotoz.reporting.tables import classification_report
     >>> report = classification_report(["ET", "ET", "LT", "LT", "LT"],
     ...                                [0.2, 0.7, 0.6, 0.8, 0.9], n_bootstrap=20)
     >>> report["contingency_default"].to_numpy().tolist()
@@ -145,8 +145,8 @@ def classification_report(
         raise ValueError(
             f"misclassified_at must be 'default', 'youden' or 'either'; got {misclassified_at!r}."
         )
-    late_true, classes, _, target_z = _late_mask(y_true)
-    p_late = _late_scores(p_late)
+    late_true, classes, _, target_z = late_type_mask(y_true)
+    p_late = late_type_scores(p_late)
     n = len(late_true)
     if len(p_late) != n:
         raise ValueError(f"{len(p_late)} scores but {n} type labels.")
@@ -244,7 +244,7 @@ def _estimator_scores(estimator, X, y):
             f"y holds type labels {sorted(unknown)} the estimator was not trained on "
             f"(classes_ = {classes.tolist()})."
         )
-    p_late = _late_scores(estimator.predict_proba(X))
+    p_late = late_type_scores(estimator.predict_proba(X))
     _, z_phot = split_targets(estimator.predict(X))
     return types == classes[1], p_late, z_spec, z_phot
 
@@ -276,7 +276,7 @@ def classification_report_from_estimator(estimator, X, y, *, youden=None, **kwar
     --------
     >>> import numpy as np
     >>> from skphotoz import JointMorphZ
-    >>> from skphotoz.thresholding import classification_report_from_estimator
+    >>> from skphotoz.reporting.tables import classification_report_from_estimator
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(22, 1, size=(40, 3))
     >>> y = np.column_stack([np.where(X[:, 0] > 22, "LT", "ET"), np.abs(X[:, 1] - 21) / 4])
@@ -304,7 +304,7 @@ def format_report(report):
 
     Examples
     --------
-    >>> from skphotoz.thresholding import classification_report, format_report
+    >>> from skphotoz.reporting.tables import classification_report, format_report
     >>> report = classification_report([0, 0, 1, 1, 1], [0.2, 0.7, 0.6, 0.8, 0.9],
     ...                                n_bootstrap=20)
     >>> format_report(report).splitlines()[0]
@@ -383,7 +383,7 @@ def classification_report_figures(
     Examples
     --------
     >>> import tempfile
-    >>> from skphotoz.thresholding import classification_report_figures
+    >>> from skphotoz.reporting.tables import classification_report_figures
     >>> out = classification_report_figures([0.2, 0.7, 0.6, 0.8, 0.9], y=[0, 0, 1, 1, 1],
     ...                                     output_dir=tempfile.mkdtemp(), n_bootstrap=10)
     >>> sorted(out["paths"])[:2]
@@ -391,7 +391,7 @@ def classification_report_figures(
     """
     import matplotlib.pyplot as plt
 
-    from .plotting import plot_roc
+    from skphotoz.reporting.plots import plot_roc
 
     if y is None:
         raise ValueError("y (the true types, or the joint [type, z] target) is required.")
@@ -406,8 +406,8 @@ def classification_report_figures(
     else:
         if X is not None:
             raise ValueError("X is only used with a model; scores were given.")
-        late_true, _, _, _ = _late_mask(y)
-        p_late = _late_scores(model_or_scores)
+        late_true, _, _, _ = late_type_mask(y)
+        p_late = late_type_scores(model_or_scores)
         report = classification_report(y, p_late, **kwargs)
 
     output_dir = Path(output_dir)

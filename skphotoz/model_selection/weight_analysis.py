@@ -10,7 +10,7 @@ weight attached to p came out shifted (median 0.66 +/- 0.05) and
 platykurtic (Pearson kurtosis 1.81 +/- 0.04), with 41% / 13% of runs above
 1 / 2 sigma, against 0.11, 3.1 and 15% / 1% for a random neuron.
 
-The runs are replicas (:mod:`skphotoz.replica`) whose sample weights are
+The runs are replicas (:mod:`skphotoz.nn.replica`) whose sample weights are
 the bootstrap counts, so 1000 runs train as a few vectorised Keras calls.
 """
 
@@ -23,7 +23,7 @@ from scipy import stats
 from sklearn.utils import Bunch, check_random_state
 from tqdm.auto import tqdm
 
-from .model_selection import (
+from skphotoz.model_selection.split import (
     BootstrapSplit,
     _checked_joint_data,
     _chunks,
@@ -65,7 +65,7 @@ def weight_statistics(values, *, n_resamples=1000, random_state=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from skphotoz.weight_analysis import weight_statistics
+    >>> from skphotoz.model_selection.weight_analysis import weight_statistics
     >>> row = weight_statistics(np.random.default_rng(0).normal(size=4000), random_state=0)
     >>> bool(abs(row["kurtosis"] - 3) < 0.2), round(row["fraction_above_1_sigma"], 2)
     (True, 0.16)
@@ -130,7 +130,7 @@ def bootstrap_weight_analysis(
     Examples
     --------
     >>> import numpy as np
-    >>> from skphotoz.weight_analysis import bootstrap_weight_analysis
+    >>> from skphotoz.model_selection.weight_analysis import bootstrap_weight_analysis
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(22, 1, size=(40, 4))
     >>> y = np.column_stack([np.where(X[:, 0] > 22, "LT", "ET"), np.abs(X[:, 1] - 21) / 4])
@@ -141,7 +141,7 @@ def bootstrap_weight_analysis(
     >>> result.statistics.index.tolist(), result.raw_weights.shape
     (['class_probability', 'random_neuron', 'layer'], (5, 9))
     """
-    from .estimator import JointMorphZ
+    from skphotoz.nn.estimator import JointMorphZ
 
     estimator = JointMorphZ(**(estimator_params or {}))
     if estimator.protocol != "fixed":

@@ -9,7 +9,7 @@ column per element, ``UBVRI_0`` ... ``UBVRI_4``, because pandas and parquet
 hold only scalar columns.
 
 Saving a model with its bands and predicting a catalog chunk by chunk live in
-:mod:`skphotoz.catalog_model`; their names are also reachable from here.
+:mod:`skphotoz.catalogs.model_file`; their names are also reachable from here.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from ._lazy import lazy_reexport
 
 #: Values read as "not observed / not detected" in magnitude columns.
 MAGNITUDE_SENTINELS = (-99.0, 99.0, 0.0)
@@ -60,7 +58,7 @@ def catalog_format(path, format=None):
 
     Examples
     --------
-    >>> from skphotoz.io import catalog_format
+    >>> from skphotoz.catalogs.formats import catalog_format
     >>> catalog_format("galaxies.fits.gz"), catalog_format("out.parquet")
     ('fits', 'parquet')
     """
@@ -120,7 +118,7 @@ def read_catalog(path, *, columns=None, format=None):
     Examples
     --------
     >>> import pandas as pd, tempfile, os
-    >>> from skphotoz.io import read_catalog
+    >>> from skphotoz.catalogs.formats import read_catalog
     >>> path = os.path.join(tempfile.mkdtemp(), "cat.csv")
     >>> pd.DataFrame({"r": [20.1, -99.0]}).to_csv(path, index=False)
     >>> read_catalog(path)["r"].tolist()
@@ -205,7 +203,7 @@ def write_catalog(frame, path, *, format=None, overwrite=False):
     Examples
     --------
     >>> import pandas as pd, tempfile, os
-    >>> from skphotoz.io import read_catalog, write_catalog
+    >>> from skphotoz.catalogs.formats import read_catalog, write_catalog
     >>> path = os.path.join(tempfile.mkdtemp(), "cat.fits")
     >>> write_catalog(pd.DataFrame({"id": [3, 1], "z_phot": [0.5, 0.7]}), path)
     >>> read_catalog(path)["id"].tolist()
@@ -229,12 +227,12 @@ def _fixed_width_strings(frame):
     # FITS and VOTable need fixed-width strings; object columns of str become "U<n>".
     out = frame.copy()
     for name in out.columns:
-        if _is_text(out[name]):
+        if is_text_column(out[name]):
             out[name] = out[name].fillna("").astype(str).to_numpy(dtype=str)
     return out
 
 
-def _is_text(series):
+def is_text_column(series):
     return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
 
 
@@ -253,7 +251,7 @@ def select_bands(columns, bands):
 
     Examples
     --------
-    >>> from skphotoz.io import select_bands
+    >>> from skphotoz.catalogs.formats import select_bands
     >>> select_bands(["id", "mag_u", "mag_g", "magerr_u", "Z"], ["mag_*"])
     ['mag_u', 'mag_g']
     >>> select_bands(["UBVRI_0", "UBVRI_1", "Z"], ["UBVRI"])
@@ -299,7 +297,7 @@ def find_error_columns(columns, bands):
 
     Examples
     --------
-    >>> from skphotoz.io import find_error_columns
+    >>> from skphotoz.catalogs.formats import find_error_columns
     >>> find_error_columns(["mag_r", "magerr_r", "UBVRI_0", "UBVRI_IVAR_0"], ["mag_r", "UBVRI_0"])
     {'mag_r': ('magerr_r', 'sigma'), 'UBVRI_0': ('UBVRI_IVAR_0', 'ivar')}
     """
@@ -351,7 +349,7 @@ def to_ab_magnitudes(values, unit="mag", *, errors=None, error_kind="sigma", sen
 
     Examples
     --------
-    >>> from skphotoz.io import to_ab_magnitudes
+    >>> from skphotoz.catalogs.formats import to_ab_magnitudes
     >>> mags, _ = to_ab_magnitudes([[1.0, 1e-8], [100.0, 0.0]], unit="nanomaggies")
     >>> mags.round(3).tolist()
     [[22.5, 42.5], [17.5, nan]]
@@ -439,7 +437,7 @@ def early_late_labels(values, et_values=None, lt_values=None):
 
     Examples
     --------
-    >>> from skphotoz.io import early_late_labels
+    >>> from skphotoz.catalogs.formats import early_late_labels
     >>> early_late_labels([2.0, 4.0, 5.0, 6.0], et_values="2", lt_values="4,5").tolist()
     ['ET', 'LT', 'LT', None]
     """
@@ -521,23 +519,3 @@ def read_training_catalog(
         bands=band_columns,
         dropped={k: v for k, v in dropped.items() if v},
     )
-
-
-# ------------------------------------------------------- saved models, predict
-# These moved to skphotoz.catalog_model, which imports this module; resolving them
-# on first use (PEP 562) keeps `from skphotoz.io import predict_catalog` working
-# without a circular import, whichever of the two modules is imported first.
-_CATALOG_MODEL_NAMES = frozenset(
-    {
-        "PREDICTION_COLUMNS",
-        "check_model_bands",
-        "load_model",
-        "predict_catalog",
-        "predict_chunk",
-        "predict_frame",
-        "save_model",
-    }
-)
-
-
-__getattr__, __dir__ = lazy_reexport(__name__, "skphotoz.catalog_model", _CATALOG_MODEL_NAMES)

@@ -6,7 +6,7 @@ user's own), redshifted, dimmed by Calzetti (2000) dust and the Madau (1995)
 intergalactic medium, and integrated through filter curves (sedpy's) into AB
 magnitudes on a redshift grid. Template mixtures and BPZ's HDF-N prior
 p(z, T | m) complete what a fitter needs; the fit itself lives in
-:mod:`skphotoz.sed`.
+:mod:`skphotoz.baselines.sed`.
 
 Templates and filter curves come from pip packages (desc-bpz, sedpy); the
 synthetic photometry is sedpy's photon-counting AB magnitudes, written here
@@ -105,7 +105,7 @@ def load_templates(templates="bpz", early_type_templates=None):
 
     Examples
     --------
-    >>> from skphotoz.templates import load_templates
+    >>> from skphotoz.baselines.templates import load_templates
     >>> names, waves, fluxes, early = load_templates()
     >>> names[0], early.tolist()
     ('El_B2004a', [True, False, False, False, False, False])
@@ -156,7 +156,7 @@ def madau_igm_transmission(wavelength_observed, redshift):
 
     Examples
     --------
-    >>> from skphotoz.templates import madau_igm_transmission
+    >>> from skphotoz.baselines.templates import madau_igm_transmission
     >>> round(float(madau_igm_transmission([4500.0], 3.0)[0]), 3)  # Ly-alpha forest at z=3
     0.717
     """
@@ -197,7 +197,7 @@ def calzetti_k(wavelength_rest):
     return np.maximum(k, 0.0)
 
 
-def _filter_curves(bands):
+def filter_curves(bands):
     """(name, wavelength, transmission) for sedpy names or user curves."""
     names = [b for b in bands if isinstance(b, str)]
     loaded = iter(load_bands(names)) if names else iter(())
@@ -230,13 +230,13 @@ def template_magnitudes(waves, fluxes, bands, redshift_grid, igm=True, ebv=0.0):
 
     Examples
     --------
-    >>> from skphotoz.templates import load_templates, template_magnitudes
+    >>> from skphotoz.baselines.templates import load_templates, template_magnitudes
     >>> _, waves, fluxes, _ = load_templates()
     >>> template_magnitudes(waves, fluxes, ["sdss_g0", "sdss_r0"], [0.0, 0.5]).shape
     (6, 2, 2)
     """
     z = np.asarray(redshift_grid, dtype=float)
-    curves = _filter_curves(bands)
+    curves = filter_curves(bands)
     out = np.full((len(waves), len(z), len(curves)), np.inf)
     for b, (_, lam, trans) in enumerate(curves):
         f_ab = 3631e-23 * _C_ANGSTROM / lam**2
@@ -257,7 +257,7 @@ def template_magnitudes(waves, fluxes, bands, redshift_grid, igm=True, ebv=0.0):
     return out
 
 
-def _interpolated_templates(waves, fluxes, early, n_between):
+def interpolated_templates(waves, fluxes, early, n_between):
     """Add ``n_between`` linear mixtures between adjacent templates.
 
     Templates are normalised at 5500 A before mixing, so the mixtures step
@@ -318,7 +318,7 @@ def hdfn_prior(redshift, magnitude, n_templates, prior_types=(1, 2)):
 
     Examples
     --------
-    >>> from skphotoz.templates import hdfn_prior
+    >>> from skphotoz.baselines.templates import hdfn_prior
     >>> hdfn_prior([0.2, 0.5, 1.0], [22.0], 6).shape
     (1, 3, 6)
     """

@@ -21,7 +21,7 @@ On a cluster::
     from distributed import Client
     import joblib
     from sklearn.model_selection import cross_validate
-    from skphotoz.scaleout import predict_partitions
+    from skphotoz.catalogs.scaleout import predict_partitions
 
     client = Client("tcp://scheduler:8786")   # or Client(LocalCluster())
     predict_partitions(model, "catalog/*.parquet").to_parquet("predicted/")
@@ -29,7 +29,7 @@ On a cluster::
         cross_validate(JointMorphZ(), X, y, cv=StratifiedTypeKFold(5), n_jobs=-1)
 
 The estimator travels to the workers by pickle (:class:`~skphotoz.JointMorphZ`
-and :class:`~skphotoz.replica.ReplicaEnsemble` pickle their weights and
+and :class:`~skphotoz.nn.replica.ReplicaEnsemble` pickle their weights and
 rebuild the network), so workers need skphotoz and the same Keras backend.
 """
 
@@ -78,7 +78,7 @@ def predict_partitions(estimator, data, *, columns=None, chunksize=None):
     Parameters
     ----------
     estimator : fitted estimator
-        :class:`~skphotoz.JointMorphZ`, :class:`~skphotoz.replica.ReplicaEnsemble`,
+        :class:`~skphotoz.JointMorphZ`, :class:`~skphotoz.nn.replica.ReplicaEnsemble`,
         or any fitted estimator (e.g. a Pipeline) with ``predict`` returning
         ``[type, redshift]`` and ``predict_proba``.
     data : pandas.DataFrame, dask.dataframe.DataFrame, str or path-like
@@ -100,7 +100,7 @@ def predict_partitions(estimator, data, *, columns=None, chunksize=None):
     --------
     >>> import numpy as np, pandas as pd
     >>> from skphotoz import JointMorphZ
-    >>> from skphotoz.scaleout import predict_partitions
+    >>> from skphotoz.catalogs.scaleout import predict_partitions
     >>> rng = np.random.default_rng(0)
     >>> X = pd.DataFrame(rng.normal(22, 1, (60, 3)), columns=["g", "r", "i"])
     >>> y = np.column_stack([np.where(X["g"] > 22, "LT", "ET"), np.abs(X["r"] - 21) / 4])

@@ -1,9 +1,9 @@
 """The ``skphotoz`` commands that work on a user's catalog.
 
 fit, predict, cv, report and inspect, registered on the ``skphotoz`` group
-(:func:`skphotoz.cli.main`) when :mod:`skphotoz.cli` is imported. The options
+(:func:`skphotoz.cli.common.main`) when :mod:`skphotoz.cli.common` is imported. The options
 they share, and the helpers that turn them into data and an estimator, are in
-:mod:`skphotoz.cli`.
+:mod:`skphotoz.cli.common`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from .cli import (
+from skphotoz.cli.common import (
     _DEFAULT_SENTINELS,
     _catalog_options,
     _import_keras_quietly,
@@ -48,7 +48,7 @@ from .cli import (
     "--uncertainty",
     type=click.IntRange(2, None),
     default=None,
-    help="Train N bootstrap replicas (skphotoz.replica.ReplicaEnsemble, --protocol fixed): "
+    help="Train N bootstrap replicas (skphotoz.nn.replica.ReplicaEnsemble, --protocol fixed): "
     "predictions are replica means and carry z_phot_err and p_lt_err (the replica spread).",
 )
 def fit(
@@ -82,7 +82,7 @@ def fit(
     predict` applies the same conversion and refuses a catalog without
     those bands.
     """
-    from .catalog_model import save_model
+    from skphotoz.catalogs.model_file import save_model
 
     data = _load_training(
         catalog, bands, type_col, z_col, et_values, lt_values, unit, sentinels, impute
@@ -149,7 +149,7 @@ def predict(model, catalog, output, chunk_size, overwrite, no_progress):
     --impute. CATALOG must have the band columns the model was trained on,
     under the same names. Runs in chunks: millions of rows fit in memory.
     """
-    from .catalog_model import load_model, predict_catalog
+    from skphotoz.catalogs.model_file import load_model, predict_catalog
 
     _import_keras_quietly()  # unpickling the network imports Keras
     try:
@@ -237,7 +237,7 @@ def cv(
       skphotoz cv cnoc2.fits --bands UBVRI --type-col SC --et-values 2 \\
           --lt-values 4,5 --z-col Z --epochs 100 --folds 5
     """
-    from . import model_selection
+    from skphotoz import model_selection
 
     if loo and bootstrap:
         raise click.UsageError("Choose one of --loo and --bootstrap.")
@@ -309,7 +309,7 @@ def inspect(catalog, rows):
     columns with few distinct values (type codes), those values with counts.
     Vector columns are shown split, as the other commands see them.
     """
-    from .io import count_rows, iter_catalog
+    from skphotoz.catalogs.formats import count_rows, iter_catalog
 
     try:
         frame = next(iter_catalog(catalog, chunk_size=rows))
@@ -469,7 +469,11 @@ def report(
     bootstrap errors, outlier counts and, with --weights N, the weight Q-Q
     analysis. Open OUTPUT/report.html in a browser.
     """
-    from .report import out_of_sample_predictions, sed_baseline_predictions, write_report
+    from skphotoz.reporting.html import (
+        out_of_sample_predictions,
+        sed_baseline_predictions,
+        write_report,
+    )
 
     notes = []
     if demo and catalog is not None:
@@ -477,7 +481,7 @@ def report(
     if catalog is None:
         if not demo:
             click.echo("No CATALOG given: reporting on the built-in demo sample (--demo).")
-        from .datasets import DEMO_BANDS, load_demo
+        from skphotoz.datasets import DEMO_BANDS, load_demo
 
         X, y = load_demo(n_samples=n_galaxies, random_state=random_state, return_X_y=True)
         sed_filters, r_band = list(DEMO_BANDS), r_band or "r"
@@ -559,7 +563,7 @@ def _weight_analysis(n_runs, network_params, X, y, random_state, impute):
     """Run the weight Q-Q analysis if asked and available; else (None, why not)."""
     if not n_runs:
         return None, None
-    from .weight_analysis import bootstrap_weight_analysis
+    from skphotoz.model_selection.weight_analysis import bootstrap_weight_analysis
 
     if impute or np.isnan(np.asarray(X, dtype=float)).any():
         note = "Weight analysis skipped: it trains on complete photometry (no --impute)."

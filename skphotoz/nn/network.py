@@ -89,7 +89,7 @@ def build_joint_network(
 
     Examples
     --------
-    >>> from skphotoz.network import build_joint_network
+    >>> from skphotoz.nn.network import build_joint_network
     >>> model = build_joint_network(8)
     >>> tuple(model.get_layer("redshift").kernel.shape)  # 512 base outputs + p
     (513, 1)
@@ -135,7 +135,7 @@ def sigmoid_learning_rate(epoch, n_epochs, initial, floor_fraction=0.1, midpoint
 
     Examples
     --------
-    >>> from skphotoz.network import sigmoid_learning_rate
+    >>> from skphotoz.nn.network import sigmoid_learning_rate
     >>> [round(sigmoid_learning_rate(epoch, 100, 1e-3), 6) for epoch in (0, 99)]
     [0.000994, 0.000107]
     """

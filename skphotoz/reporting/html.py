@@ -1,7 +1,7 @@
 """The paper's whole analysis as one self-contained HTML report.
 
 :func:`write_report` takes out-of-sample predictions (from
-:func:`skphotoz.evaluation.loo_evaluation` or
+:func:`skphotoz.model_selection.evaluation.loo_evaluation` or
 :func:`~skphotoz.model_selection.cross_val_predict_joint`, see
 :func:`out_of_sample_predictions`) and writes ``report.html`` with every
 figure embedded as a base64 PNG (the PNG and CSV files are written next to
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .metrics import OUTLIER_LIMIT, outlier_fraction, sigma_nmad
+from skphotoz.metrics import OUTLIER_LIMIT, outlier_fraction, sigma_nmad
 
 _MODEL = "JointMorphZ"
 _SED = "SED templates"
@@ -35,7 +35,7 @@ def type_statistics(r_magnitude, z_spec, types):
 
     Examples
     --------
-    >>> from skphotoz.report import type_statistics
+    >>> from skphotoz.reporting.html import type_statistics
     >>> table = type_statistics([20, 21, 22, 23], [0.1, 0.2, 0.3, 0.4], ["ET", "LT", "LT", "LT"])
     >>> float(table.loc["Total", "r_median"]), int(table.loc["LT", "n"])
     (21.5, 3)
@@ -72,7 +72,7 @@ def residual_table(z_spec, z_phot, n_bootstrap=1000, random_state=0):
 
     Examples
     --------
-    >>> from skphotoz.report import residual_table
+    >>> from skphotoz.reporting.html import residual_table
     >>> t = residual_table([0.0, 1.0, 2.0, 3.0], [0.1, 1.0, 1.9, 2.8], n_bootstrap=50)
     >>> round(float(t.loc["residual_slope", "value"]), 3)
     -0.1
@@ -117,7 +117,7 @@ def out_of_sample_predictions(
     """Out-of-sample P(LT) and z_phot for every galaxy, for the report.
 
     ``loo=True`` runs leave-one-out (the paper's protocol) through
-    :func:`skphotoz.evaluation.loo_evaluation`; otherwise
+    :func:`skphotoz.model_selection.evaluation.loo_evaluation`; otherwise
     :func:`skphotoz.model_selection.cross_val_predict_joint` with
     ``n_folds`` stratified folds.
 
@@ -125,8 +125,8 @@ def out_of_sample_predictions(
     -------
     DataFrame with ``p_late`` and ``z_phot``, one row per galaxy of ``y``.
     """
-    from . import model_selection
-    from .evaluation import loo_evaluation
+    from skphotoz import model_selection
+    from skphotoz.model_selection.evaluation import loo_evaluation
 
     if loo:
         result = loo_evaluation(
@@ -146,14 +146,14 @@ def out_of_sample_predictions(
 
 
 def sed_baseline_predictions(X, y, filters, **fitter_params):
-    """P(LT) and z_phot from :class:`skphotoz.sed.SEDTemplateFitter` with these filters.
+    """P(LT) and z_phot from :class:`skphotoz.baselines.sed.SEDTemplateFitter` with these filters.
 
     The fitter learns nothing from the training labels unless
     ``adapt_zero_points=True`` is passed (its default is BPZ's HDF-N prior
     over a fixed template grid), so predicting the same galaxies is out of
     sample already.
     """
-    from .sed import SEDTemplateFitter
+    from skphotoz.baselines.sed import SEDTemplateFitter
 
     X = np.asarray(X, float)
     fitter = SEDTemplateFitter(list(filters), **fitter_params).fit(X, y)
@@ -163,7 +163,7 @@ def sed_baseline_predictions(X, y, filters, **fitter_params):
 
 def _metric_summary(types, z_spec, predictions_by_model, n_bootstrap, random_state):
     """Every metric of skphotoz.metrics with bootstrap errors, one column per model."""
-    from .evaluation import evaluate_predictions
+    from skphotoz.model_selection.evaluation import evaluate_predictions
 
     columns = {}
     for name, pred in predictions_by_model.items():
@@ -210,7 +210,7 @@ def guess_r_band(columns):
 
     Examples
     --------
-    >>> from skphotoz.report import guess_r_band
+    >>> from skphotoz.reporting.html import guess_r_band
     >>> guess_r_band(["u", "g", "r", "i"]), guess_r_band(["MAG_U", "MAG_R"]), guess_r_band(["x"])
     ('r', 'MAG_R', None)
     """
@@ -259,8 +259,8 @@ def write_report(
     sed_predictions : DataFrame with ``p_late`` and ``z_phot``, optional
         SED template-fitting baseline; ``sed_note`` says why it is absent.
     weight_analysis : object, optional
-        Result of :func:`skphotoz.weight_analysis.bootstrap_weight_analysis`,
-        drawn with :func:`skphotoz.plotting.plot_weight_qq`; ``weight_note``
+        Result of :func:`skphotoz.model_selection.weight_analysis.bootstrap_weight_analysis`,
+        drawn with :func:`skphotoz.reporting.plots.plot_weight_qq`; ``weight_note``
         is printed in its section otherwise.
     title : str
     notes : sequence of str
@@ -274,8 +274,8 @@ def write_report(
     pathlib.Path
         The HTML file.
     """
-    from . import plotting
-    from .classification_tables import classification_report_figures, format_report
+    from skphotoz.reporting import plots as plotting
+    from skphotoz.reporting.tables import classification_report_figures, format_report
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 ``skphotoz demo`` and ``compare`` train on the embedded demo sample; the
 catalog commands (fit, predict, cv, report, inspect) work on a user's catalog
-and live in :mod:`skphotoz.cli_catalog`, which registers them on :func:`main`.
+and live in :mod:`skphotoz.cli.catalog`, which registers them on :func:`main`.
 This module holds the group, the demo commands and the options the catalog
 commands share. Run ``skphotoz COMMAND --help`` for each one.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from .io import UNITS
+from skphotoz.catalogs.formats import UNITS
 
 
 def _import_keras_quietly():
@@ -89,7 +89,7 @@ def split_demo_sample(n_galaxies, test_size, random_state):
     """Load the demo sample and split it, stratified by type."""
     from sklearn.model_selection import train_test_split
 
-    from .datasets import load_demo
+    from skphotoz.datasets import load_demo
 
     X, y = load_demo(n_samples=n_galaxies, random_state=random_state, return_X_y=True)
     return train_test_split(
@@ -99,7 +99,7 @@ def split_demo_sample(n_galaxies, test_size, random_state):
 
 def evaluate_on(model, X_test, y_test):
     """Metrics dicts and predictions of a fitted joint model on a labelled set."""
-    from .metrics import classification_metrics, photoz_metrics
+    from skphotoz.metrics import classification_metrics, photoz_metrics
 
     p_late = model.predict_proba(X_test)[:, 1]
     z_phot = model.predict(X_test)[:, 1].astype(float)
@@ -149,7 +149,7 @@ def _demo_options(command):
 
 def _train_network(X_train, y_train, epochs, random_state):
     _import_keras_quietly()
-    from . import JointMorphZ
+    from skphotoz.nn import JointMorphZ
 
     params = {"random_state": random_state, "verbose": 1}
     if epochs is not None:
@@ -169,7 +169,7 @@ def demo(output, n_galaxies, test_size, epochs, random_state):
     """
     import pandas as pd
 
-    from .plotting import plot_roc, plot_zphot_vs_zspec
+    from skphotoz.reporting.plots import plot_roc, plot_zphot_vs_zspec
 
     X_train, X_test, y_train, y_test = split_demo_sample(n_galaxies, test_size, random_state)
     click.echo(
@@ -206,9 +206,9 @@ def compare(output, n_galaxies, test_size, epochs, random_state):
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from .datasets import DEMO_BANDS
-    from .plotting import plot_redshift_residuals, plot_zphot_vs_zspec
-    from .sed import SEDTemplateFitter
+    from skphotoz.baselines.sed import SEDTemplateFitter
+    from skphotoz.datasets import DEMO_BANDS
+    from skphotoz.reporting.plots import plot_redshift_residuals, plot_zphot_vs_zspec
 
     X_train, X_test, y_train, y_test = split_demo_sample(n_galaxies, test_size, random_state)
     network = _train_network(X_train, y_train, epochs, random_state)
@@ -350,7 +350,7 @@ def _network_options(command):
 
 
 def _load_training(catalog, bands, type_col, z_col, et_values, lt_values, unit, sentinels, impute):
-    from .io import read_training_catalog
+    from skphotoz.catalogs.formats import read_training_catalog
 
     try:
         data = read_training_catalog(
@@ -393,7 +393,7 @@ def _make_estimator(
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
 
-    from . import JointMorphZ
+    from skphotoz.nn import JointMorphZ
 
     try:
         units = tuple(int(u) for u in _split_list(base_units))
@@ -414,7 +414,7 @@ def _make_estimator(
         except ValueError as exc:
             raise click.UsageError("--threshold is a number in [0, 1] or 'youden'.") from exc
     if uncertainty:
-        from .ensemble import ReplicaEnsemble
+        from skphotoz.nn.ensemble import ReplicaEnsemble
 
         if protocol != "fixed" or threshold == "youden":
             raise click.UsageError(
@@ -425,7 +425,7 @@ def _make_estimator(
     else:
         estimator = JointMorphZ(protocol=protocol, **params)
     if threshold == "youden":
-        from .thresholding import YoudenThresholdCV
+        from skphotoz.thresholding import YoudenThresholdCV
 
         estimator = YoudenThresholdCV(estimator, cv=5, random_state=random_state)
     if impute:
@@ -435,4 +435,4 @@ def _make_estimator(
 
 # Importing the module registers its commands on `main` (it imports `main` and the
 # helpers above from here, so this import has to come after them).
-from . import cli_catalog  # noqa: E402, F401
+import skphotoz.cli.catalog  # noqa: E402, F401

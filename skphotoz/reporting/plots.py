@@ -23,7 +23,7 @@ if matplotlib.get_backend().lower() not in {"agg", "pdf", "svg", "ps", "cairo"}:
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .metrics import OUTLIER_LIMIT  # noqa: E402
+from skphotoz.metrics import OUTLIER_LIMIT  # noqa: E402
 
 
 def _figure(ax, figsize=(5.5, 5.0)):
@@ -63,7 +63,7 @@ def plot_zphot_vs_zspec(
 
     Examples
     --------
-    >>> from skphotoz.plotting import plot_zphot_vs_zspec
+    >>> from skphotoz.reporting.plots import plot_zphot_vs_zspec
     >>> fig = plot_zphot_vs_zspec([0.1, 0.5, 1.0], [0.12, 0.45, 1.3], label="net")
     """
     fig, ax = _figure(ax)
@@ -140,14 +140,14 @@ def plot_roc(late_true, p_late, threshold=0.5, youden_threshold=None, ax=None, p
 
     Examples
     --------
-    >>> from skphotoz.plotting import plot_roc
+    >>> from skphotoz.reporting.plots import plot_roc
     >>> fig = plot_roc([0, 0, 1, 1, 1], [0.2, 0.6, 0.7, 0.9, 0.4])
     """
-    from .thresholding import _late_mask, _late_scores
-    from .thresholding import youden_threshold as find_youden
+    from skphotoz.thresholding import youden_threshold as find_youden
+    from skphotoz.validation import late_type_mask, late_type_scores
 
-    late_true, _, _, _ = _late_mask(late_true)
-    p_late = _late_scores(p_late)
+    late_true, _, _, _ = late_type_mask(late_true)
+    p_late = late_type_scores(p_late)
     roc = find_youden(late_true, p_late)
     if youden_threshold is None:
         youden_threshold = roc["threshold"]
@@ -229,7 +229,7 @@ def plot_redshift_residuals(z_spec, z_phot, ax=None, level=0.99, label=None, pat
 
     Examples
     --------
-    >>> from skphotoz.plotting import plot_redshift_residuals
+    >>> from skphotoz.reporting.plots import plot_redshift_residuals
     >>> fig = plot_redshift_residuals([0.1, 0.5, 0.9, 1.2], [0.2, 0.5, 0.8, 1.0])
     """
     from scipy import stats
@@ -285,7 +285,7 @@ def plot_data_distribution(
 
     Examples
     --------
-    >>> from skphotoz.plotting import plot_data_distribution
+    >>> from skphotoz.reporting.plots import plot_data_distribution
     >>> fig = plot_data_distribution([20, 21, 22], [0.1, 0.5, 0.9], ["ET", "LT", "LT"])
     """
     magnitude = np.asarray(magnitude, dtype=float)
@@ -338,7 +338,7 @@ def plot_weight_qq(analysis, path=None, ax=None):
     Parameters
     ----------
     analysis : Bunch
-        The result of :func:`skphotoz.weight_analysis.bootstrap_weight_analysis`
+        The result of :func:`skphotoz.model_selection.weight_analysis.bootstrap_weight_analysis`
         (``layer_weights``, ``random_neuron_weights``, ``class_weights``).
     path : str or path-like, optional
         Save the figure there.
@@ -352,7 +352,7 @@ def plot_weight_qq(analysis, path=None, ax=None):
     --------
     >>> import numpy as np
     >>> from sklearn.utils import Bunch
-    >>> from skphotoz.plotting import plot_weight_qq
+    >>> from skphotoz.reporting.plots import plot_weight_qq
     >>> rng = np.random.default_rng(0)
     >>> fig = plot_weight_qq(Bunch(layer_weights=rng.normal(size=513),
     ...                            random_neuron_weights=rng.normal(size=100),

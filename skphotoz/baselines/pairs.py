@@ -17,7 +17,7 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import (
+from skphotoz.validation import (
     check_joint_fit_input,
     check_magnitude_input,
     joint_target_tags,
@@ -52,7 +52,7 @@ class IndependentPair(ClassifierMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LinearRegression, LogisticRegression
-    >>> from skphotoz.baselines import IndependentPair
+    >>> from skphotoz.baselines.pairs import IndependentPair
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(22, 1, size=(60, 4))
     >>> y = np.column_stack([np.where(X[:, 0] > 22, "LT", "ET"), np.abs(X[:, 1] - 21) / 4])
@@ -136,7 +136,7 @@ class IndependentPair(ClassifierMixin, BaseEstimator):
 
     def score(self, X, y):
         """Joint score -(BCE + MSE), as :meth:`skphotoz.JointMorphZ.score`."""
-        from .metrics import joint_score
+        from skphotoz.metrics import joint_score
 
         types, redshift = split_targets(y, self.type_column, self.redshift_column)
         p_late = np.clip(self.predict_proba(X)[:, 1], 1e-7, 1 - 1e-7)

@@ -16,14 +16,14 @@ splitting itself to scikit-learn wherever it has the splitter.
   galaxy, for any of these splitters.
 
 Fixed-epoch fits of a plain :class:`~skphotoz.JointMorphZ` run as replicas
-(:mod:`skphotoz.replica`): all folds train as one vectorised Keras model,
+(:mod:`skphotoz.nn.replica`): all folds train as one vectorised Keras model,
 fold k being replica k with sample weights = its training counts. Any other
 estimator (a Pipeline, an early-stopping protocol, the SED fitter) is
 cloned and fitted once per fold through ``joblib.Parallel``.
 
 The evaluation protocols built on these predictions (:func:`loo_evaluation`,
 :func:`bootstrap_evaluation`, :func:`compare_architectures`, ...) live in
-:mod:`skphotoz.evaluation` and are re-exported here.
+:mod:`skphotoz.model_selection.evaluation` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -40,8 +40,12 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_array
 from tqdm.auto import tqdm
 
-from ._lazy import lazy_reexport
-from ._validation import check_joint_target, check_magnitudes, split_targets, to_numeric_frame
+from skphotoz.validation import (
+    check_joint_target,
+    check_magnitudes,
+    split_targets,
+    to_numeric_frame,
+)
 
 #: Upper bound on the replicas trained in one Keras call. Memory grows
 #: linearly in K: with the paper's 512-unit base, K = 400 needs ~50 MB per
@@ -245,7 +249,7 @@ def _final_estimator(estimator):
 
 
 def _use_replicas(estimator, replicas):
-    from .estimator import JointMorphZ
+    from skphotoz.nn.estimator import JointMorphZ
 
     plain = type(estimator) is JointMorphZ
     fixed = plain and estimator.protocol == "fixed"
@@ -295,7 +299,11 @@ def replica_weights(splits, n_samples):
 
 def _replica_chunk(estimator, X, late, redshift, weights, seed, verbose, output="predict"):
     """Train one chunk of replicas; return (p_late, z_phot) on all rows or layer weights."""
-    from .replica import predict_replicas, redshift_layer_weights, train_estimator_replicas
+    from skphotoz.nn.replica import (
+        predict_replicas,
+        redshift_layer_weights,
+        train_estimator_replicas,
+    )
 
     X = np.asarray(X, dtype=np.float32)
     model = train_estimator_replicas(
@@ -447,20 +455,3 @@ def cross_val_predict_joint(
     frame["n_predictions"] = count
     frame.index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(n)
     return frame
-
-
-# Moved to skphotoz.evaluation but still importable from here (report.py, cli_catalog.py and
-# user code use this module). Lazy, because evaluation imports cross_val_predict_joint from
-# this module, so an eager import here would be circular.
-_EVALUATION_NAMES = frozenset(
-    {
-        "TABLE2_METRICS",
-        "bootstrap_evaluation",
-        "compare_architectures",
-        "evaluate_predictions",
-        "loo_evaluation",
-    }
-)
-
-
-__getattr__, __dir__ = lazy_reexport(__name__, "skphotoz.evaluation", _EVALUATION_NAMES)

@@ -138,7 +138,7 @@ def split_targets(y, type_column="type", redshift_column="redshift"):
 
     Examples
     --------
-    >>> from skphotoz._validation import split_targets
+    >>> from skphotoz.validation import split_targets
     >>> types, z = split_targets([["ET", 0.5], ["LT", 1.0]])
     >>> types.tolist(), z.tolist()
     (['ET', 'LT'], [0.5, 1.0])
@@ -249,7 +249,7 @@ def joint_target_tags(tags, *, required=True):
     Examples
     --------
     >>> from sklearn.base import BaseEstimator, ClassifierMixin
-    >>> from skphotoz._validation import joint_target_tags
+    >>> from skphotoz.validation import joint_target_tags
     >>> class Joint(ClassifierMixin, BaseEstimator):
     ...     pass
     >>> tags = joint_target_tags(Joint().__sklearn_tags__())
@@ -266,3 +266,70 @@ def joint_target_tags(tags, *, required=True):
     tags.classifier_tags.multi_class = False
     tags.regressor_tags = RegressorTags()
     return tags
+
+
+def late_type_scores(scores):
+    """P(LT) as a finite 1-D float array, from (n,), (n, 1) or (n, 2) input.
+
+    Examples
+    --------
+    >>> from skphotoz.validation import late_type_scores
+    >>> late_type_scores([[0.2, 0.8], [0.9, 0.1]]).tolist()
+    [0.8, 0.1]
+    """
+    arr = np.asarray(scores)
+    try:
+        arr = arr.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"scores must be numeric P(LT) values ({exc}).") from exc
+    if arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[1] not in (1, 2)):
+        raise ValueError(
+            "scores must be P(LT) of shape (n,), (n, 1) or predict_proba's (n, 2) "
+            f"[P(ET), P(LT)]; got shape {arr.shape}."
+        )
+    n_nan, n_inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
+    if n_nan or n_inf:
+        raise ValueError(
+            f"scores contain {n_nan} NaN and {n_inf} infinite value(s); P(LT) must be finite "
+            "for every galaxy (nothing is dropped silently)."
+        )
+    if arr.ndim == 2 and arr.shape[1] == 2:
+        # A joint predict() output [type, z] with integer labels is also
+        # numeric (n, 2): refuse it rather than threshold redshifts.
+        if not np.allclose(arr.sum(axis=1), 1.0, atol=1e-4):
+            raise ValueError(
+                "scores of shape (n, 2) are read as predict_proba output [P(ET), P(LT)], but "
+                "their rows do not sum to 1. Pass P(LT) as a 1-D array (a joint predict() "
+                "output [type, z] is not a score)."
+            )
+        return arr[:, 1]
+    return arr.reshape(-1)
+
+
+def late_type_mask(y_true, type_column="type", redshift_column="redshift"):
+    """(late-type booleans, sorted classes, labels, redshift or None) from y_true.
+
+    ``y_true`` is type labels (strings, 0/1 or booleans) or a joint
+    ``[type, z]`` target (2-D array, DataFrame or astropy Table).
+    """
+    redshift = None
+    if isinstance(y_true, pd.DataFrame) or np.ndim(y_true) == 2 or hasattr(y_true, "colnames"):
+        types, redshift = split_targets(y_true, type_column, redshift_column)
+    else:
+        types = np.asarray(y_true)
+        if types.ndim != 1:
+            raise ValueError(f"Type labels must be 1-D; got shape {types.shape}.")
+        if types.dtype.kind == "O":
+            types, _ = split_targets(np.column_stack([types, np.zeros(len(types))]))
+    if types.dtype.kind == "f":
+        raise ValueError(
+            "Type labels must be strings ('ET'/'LT'), integers 0/1 or booleans; got floats"
+            + (" with NaN." if np.isnan(types).any() else ".")
+        )
+    classes = np.unique(types)
+    if len(classes) != 2:
+        raise ValueError(
+            "The Youden threshold and the report need both early- and late-type galaxies; "
+            f"got {len(classes)} class(es): {classes.tolist()}."
+        )
+    return types == classes[1], classes, types, redshift

@@ -5,7 +5,7 @@ trained with (:func:`save_model`), so that :func:`predict_catalog` applies the
 same conversion to a new catalog, refuses one without those bands, and
 predicts it chunk by chunk: millions of rows run in bounded memory. Rows with
 a missing band are flagged, not dropped. Reading and writing the catalogs
-themselves is :mod:`skphotoz.io`.
+themselves is :mod:`skphotoz.catalogs.formats`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import (
+from skphotoz.catalogs.formats import (
     MAGNITUDE_SENTINELS,
-    _is_text,
     catalog_format,
     catalog_magnitudes,
     count_rows,
+    is_text_column,
     iter_catalog,
     missing_band_flags,
     write_catalog,
@@ -46,7 +46,7 @@ def save_model(path, estimator, bands, *, unit="mag", sentinels=None, **metadata
     --------
     >>> import os, tempfile
     >>> from sklearn.dummy import DummyClassifier
-    >>> from skphotoz.catalog_model import load_model, save_model
+    >>> from skphotoz.catalogs.model_file import load_model, save_model
     >>> path = os.path.join(tempfile.mkdtemp(), "m.skz")
     >>> save_model(path, DummyClassifier().fit([[1]], [0]), ["r"], note="toy")
     >>> load_model(path)["bands"], load_model(path)["note"]
@@ -54,7 +54,7 @@ def save_model(path, estimator, bands, *, unit="mag", sentinels=None, **metadata
     """
     import joblib
 
-    from . import __version__
+    from skphotoz import __version__
 
     payload = {
         "estimator": estimator,
@@ -208,7 +208,7 @@ class _ChunkWriter:
         from astropy.io import fits
         from astropy.table import Table
 
-        strings = [c for c in frame.columns if _is_text(frame[c])]
+        strings = [c for c in frame.columns if is_text_column(frame[c])]
         text = {c: frame[c].fillna("").astype(str) for c in strings}
         lengths = {c: int(v.str.len().max() or 1) if len(v) else 1 for c, v in text.items()}
         if self._widths is None:

@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._validation import (
+from skphotoz.validation import (
     check_joint_fit_input,
     check_magnitude_input,
     joint_target_tags,
@@ -47,7 +47,7 @@ def effective_redshift_loss_weight(redshift_loss_weight, protocol):
 
     Examples
     --------
-    >>> from skphotoz.estimator import effective_redshift_loss_weight
+    >>> from skphotoz.nn.estimator import effective_redshift_loss_weight
     >>> [effective_redshift_loss_weight("auto", protocol) for protocol in ("paper", "fixed")]
     [1.0, 10.0]
     """
@@ -274,7 +274,7 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
         }
 
     def _build_network(self, seed=None):
-        from .network import build_joint_network
+        from skphotoz.nn.network import build_joint_network
 
         return build_joint_network(self.n_features_in_, seed=seed, **self._network_kwargs())
 
@@ -298,7 +298,7 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
         """
         import keras
 
-        from .network import compile_joint_network
+        from skphotoz.nn.network import compile_joint_network
 
         X, types, redshift, self.classes_ = check_joint_fit_input(self, X, y)
         self._network_kwargs()  # validate the layout before any work
@@ -346,7 +346,7 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
         """Return (callbacks, {"train": (X, y, w), ["data": validation tuple]})."""
         import keras
 
-        from .network import LearningRateLogger, sigmoid_learning_rate
+        from skphotoz.nn.network import LearningRateLogger, sigmoid_learning_rate
 
         if self.protocol == "fixed":
             schedule = keras.callbacks.LearningRateScheduler(
@@ -392,7 +392,7 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
         return callbacks, {"train": take(train_idx), "data": validation}
 
     def _progress_callbacks(self):
-        from .network import TqdmEpochs
+        from skphotoz.nn.network import TqdmEpochs
 
         return [TqdmEpochs(self.epochs)] if self.verbose == 1 else []
 
@@ -456,7 +456,7 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
 
         See :func:`skphotoz.metrics.joint_score`.
         """
-        from .metrics import joint_score
+        from skphotoz.metrics import joint_score
 
         types, redshift = split_targets(y, self.type_column, self.redshift_column)
         p_late, z_phot = self._forward(X)

@@ -31,9 +31,8 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import LeaveOneOut
 from sklearn.utils import Bunch, check_random_state
 
-from ._validation import split_targets
-from .metrics import classification_metrics, photoz_metrics
-from .model_selection import (
+from skphotoz.metrics import classification_metrics, photoz_metrics
+from skphotoz.model_selection.split import (
     BootstrapSplit,
     _final_estimator,
     _fold_predictions,
@@ -41,6 +40,7 @@ from .model_selection import (
     cross_val_predict_joint,
     paper_split,
 )
+from skphotoz.validation import split_targets
 
 #: Paper Table 2 rows: metric key -> row label.
 TABLE2_METRICS = {
@@ -53,7 +53,7 @@ TABLE2_METRICS = {
 
 
 def _all_metrics(late_true, z_spec, p_late, z_phot, threshold, with_youden):
-    from .thresholding import youden_threshold
+    from skphotoz.thresholding import youden_threshold
 
     row = classification_metrics(late_true, p_late, threshold)
     row.update(photoz_metrics(z_spec, z_phot))
@@ -98,7 +98,7 @@ def evaluate_predictions(predictions, *, threshold=0.5, n_bootstrap=1000, random
     Examples
     --------
     >>> import pandas as pd
-    >>> from skphotoz.evaluation import evaluate_predictions
+    >>> from skphotoz.model_selection.evaluation import evaluate_predictions
     >>> frame = pd.DataFrame({"type": ["ET", "LT", "LT", "ET", "LT", "LT"],
     ...                       "z_spec": [0.1, 0.5, 0.9, 0.3, 0.7, 0.2],
     ...                       "p_late": [0.2, 0.9, 0.6, 0.4, 0.8, 0.7],
@@ -283,7 +283,7 @@ def compare_architectures(
     ----------
     X, y : magnitudes and joint target
     architectures : dict or iterable, optional
-        Keys of :data:`skphotoz.network.ARCHITECTURES` (default: 1-4) or a
+        Keys of :data:`skphotoz.nn.network.ARCHITECTURES` (default: 1-4) or a
         mapping name -> JointMorphZ keyword arguments.
     n_trials : int, default=100
         Trials of :func:`~skphotoz.model_selection.paper_split` (192 train /
@@ -296,7 +296,7 @@ def compare_architectures(
         schedule runs as replicas). Approximation of the replica path for
         192/370 splits: every replica steps through all 370 rows each epoch
         (6 batches of 64 holding ~33 of its own galaxies) where a single
-        fit takes 3 full batches of its 192; see :mod:`skphotoz.replica`.
+        fit takes 3 full batches of its 192; see :mod:`skphotoz.nn.replica`.
     n_jobs, replicas, random_state, verbose
         As in :func:`bootstrap_evaluation`.
 
@@ -307,8 +307,8 @@ def compare_architectures(
     column per architecture (``"Arch. 1"`` ...). The per-trial frames are in
     ``.attrs["per_split"]``.
     """
-    from .estimator import JointMorphZ
-    from .network import ARCHITECTURES
+    from skphotoz.nn.estimator import JointMorphZ
+    from skphotoz.nn.network import ARCHITECTURES
 
     if architectures is None:
         architectures = list(ARCHITECTURES)

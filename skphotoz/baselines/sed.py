@@ -1,7 +1,7 @@
 """SED template fitting: a LePhare/BPZ-like fitter and template labelling.
 
 The templates, filters, synthetic photometry and the BPZ prior are in
-:mod:`skphotoz.templates` (re-exported here, so ``from skphotoz.sed import
+:mod:`skphotoz.baselines.templates` (re-exported here, so ``from skphotoz.baselines.sed import
 load_templates`` keeps working). The fit itself is written here because no
 pip library does it for many galaxies at once: desc-bpz's ``p_c_z_t`` /
 ``likelihood`` compute the same free-normalisation chi-square one galaxy at a
@@ -21,20 +21,20 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import SENTINELS, joint_target_tags, split_targets, to_numeric_frame
-from .templates import (
+from skphotoz.baselines.templates import (
     BPZ_TEMPLATES,
     CWW_KINNEY_ORDER,
     EARLY_TYPE_TEMPLATES,
-    _filter_curves,
-    _interpolated_templates,
     calzetti_k,
+    filter_curves,
     hdfn_prior,
+    interpolated_templates,
     load_bands,
     load_templates,
     madau_igm_transmission,
     template_magnitudes,
 )
+from skphotoz.validation import SENTINELS, joint_target_tags, split_targets, to_numeric_frame
 
 __all__ = [
     "BPZ_TEMPLATES",
@@ -130,8 +130,8 @@ def label_by_template(
     Examples
     --------
     >>> import numpy as np
-    >>> from skphotoz.sed import label_by_template
-    >>> from skphotoz.templates import load_templates, template_magnitudes
+    >>> from skphotoz.baselines.sed import label_by_template
+    >>> from skphotoz.baselines.templates import load_templates, template_magnitudes
     >>> bands = ["sdss_u0", "sdss_g0", "sdss_r0", "sdss_i0", "sdss_z0"]
     >>> _, waves, fluxes, _ = load_templates()
     >>> mags = template_magnitudes(waves, fluxes, bands, [0.1])[:, 0, :]  # each template at z=0.1
@@ -260,8 +260,8 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from skphotoz.sed import SEDTemplateFitter
-    >>> from skphotoz.templates import load_templates, template_magnitudes
+    >>> from skphotoz.baselines.sed import SEDTemplateFitter
+    >>> from skphotoz.baselines.templates import load_templates, template_magnitudes
     >>> bands = ["sdss_u0", "sdss_g0", "sdss_r0", "sdss_i0", "sdss_z0"]
     >>> _, waves, fluxes, _ = load_templates()
     >>> mags = template_magnitudes(waves, fluxes, bands, [0.4])[[0, 2], 0, :]  # El, Scd at z=0.4
@@ -380,7 +380,7 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
 
     def _build_models(self):
         names, waves, fluxes, early = load_templates(self.templates, self.early_type_templates)
-        waves, fluxes, early, position = _interpolated_templates(
+        waves, fluxes, early, position = interpolated_templates(
             waves, fluxes, early, self.interpolate_templates
         )
         grid = (
@@ -416,7 +416,7 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         elif self.prior_band is None:
             pivots = [
                 np.sqrt(np.trapezoid(t * w, w) / np.trapezoid(t / w, w))
-                for _, w, t in _filter_curves(self.bands)
+                for _, w, t in filter_curves(self.bands)
             ]
             self.prior_band_ = int(np.argmin(np.abs(np.log(np.array(pivots) / 8140.0))))
         elif self.prior_band >= len(self.bands):
@@ -634,7 +634,7 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
 
     def score(self, X, y):
         """Joint score -(BCE + MSE), as :meth:`skphotoz.JointMorphZ.score`."""
-        from .metrics import joint_score
+        from skphotoz.metrics import joint_score
 
         types, redshift = split_targets(y, self.type_column, self.redshift_column)
         res = self.predict_all(X)

@@ -1,0 +1,5 @@
+"""The ``skphotoz`` command line."""
+
+from skphotoz.cli.common import main
+
+__all__ = ["main"]

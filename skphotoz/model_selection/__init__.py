@@ -1,0 +1,33 @@
+"""Splitters, the out-of-fold engine and the paper's evaluation protocols."""
+
+from skphotoz.model_selection.evaluation import (
+    TABLE2_METRICS,
+    bootstrap_evaluation,
+    compare_architectures,
+    evaluate_predictions,
+    loo_evaluation,
+)
+from skphotoz.model_selection.split import (
+    MAX_REPLICAS_PER_CALL,
+    BootstrapSplit,
+    StratifiedTypeKFold,
+    StratifiedTypeShuffleSplit,
+    cross_val_predict_joint,
+    paper_split,
+    replica_weights,
+)
+
+__all__ = [
+    "MAX_REPLICAS_PER_CALL",
+    "TABLE2_METRICS",
+    "BootstrapSplit",
+    "StratifiedTypeKFold",
+    "StratifiedTypeShuffleSplit",
+    "bootstrap_evaluation",
+    "compare_architectures",
+    "cross_val_predict_joint",
+    "evaluate_predictions",
+    "loo_evaluation",
+    "paper_split",
+    "replica_weights",
+]

@@ -1,0 +1,1 @@
+"""The paper's tables, figures and the self-contained HTML report."""
