@@ -5,7 +5,7 @@ Measures, in one run and on the same rows:
 * ``predict``: the public path (validation, standardisation, forward pass in
   65536-row chunks, labels), and its parts: input validation alone and the
   bare network calls at several chunk sizes;
-* ``predict_partitions``: :func:`skphotoz.catalogs.scaleout.predict_partitions` on a parquet
+* ``predict_partitions``: :func:`skphotoz.catalogs.predict.predict_partitions` on a parquet
   file (10 partitions), computed with dask's default threaded scheduler.
 
 The network is the default Architecture 1 (fitted for one epoch: throughput
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from skphotoz import JointMorphZ
-from skphotoz.catalogs.scaleout import predict_partitions
+from skphotoz.catalogs.predict import predict_partitions
 from skphotoz.datasets import load_cnoc2, load_demo, shared_data_home
 
 
@@ -61,8 +61,8 @@ def main():
 
     seconds, _ = timed(lambda: model.predict(big))
     print(f"predict (public path):        {seconds:6.2f} s  {n / seconds:12,.0f} galaxies/s")
-    seconds, _ = timed(lambda: model._forward(big))
-    print(f"_forward (p and z, no labels): {seconds:6.2f} s  {n / seconds:12,.0f} galaxies/s")
+    seconds, _ = timed(lambda: model.predict_joint(big))
+    print(f"predict_joint (p, z, flags):  {seconds:6.2f} s  {n / seconds:12,.0f} galaxies/s")
     seconds, _ = timed(lambda: model._check_X(big, reset=False))
     print(f"  of which input validation:  {seconds:6.2f} s")
 

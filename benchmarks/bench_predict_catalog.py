@@ -3,7 +3,7 @@
 For catalogs of 1 and 3 million rows (parquet and FITS) this measures, each
 in a fresh subprocess, the wall time and the peak resident memory of
 
-* ``chunked``: :func:`skphotoz.catalogs.formats.predict_catalog` (100,000-row chunks);
+* ``chunked``: :func:`skphotoz.catalogs.predict.predict_catalog` (100,000-row chunks);
 * ``whole``: read the catalog into memory, predict it, write it (what a
   naive script does).
 
@@ -63,8 +63,13 @@ def make_model(path):
 
 
 def run_variant(mode, model, catalog, output):
-    from skphotoz.catalogs.formats import read_catalog, write_catalog
-    from skphotoz.catalogs.model_file import load_model, predict_catalog, predict_chunk
+    from skphotoz.catalogs import (
+        load_model,
+        predict_catalog,
+        predict_chunk,
+        read_catalog,
+        write_catalog,
+    )
 
     start = time.perf_counter()
     payload = load_model(model)

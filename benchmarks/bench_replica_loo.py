@@ -28,7 +28,8 @@ from skphotoz import JointMorphZ
 from skphotoz.datasets import load_cnoc2, load_demo, shared_data_home
 from skphotoz.metrics import classification_metrics, photoz_metrics
 from skphotoz.model_selection import StratifiedTypeKFold
-from skphotoz.nn.replica import predict_replicas, replica_standardisation, train_replicas
+from skphotoz.nn.base import replica_standardisation
+from skphotoz.nn.replica import predict_replicas, train_replicas
 
 N_GALAXIES = 370
 #: Both paths use the same MSE weight: 1, the value of the recorded run

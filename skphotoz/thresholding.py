@@ -45,7 +45,6 @@ import numbers
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -55,11 +54,13 @@ from sklearn.base import (
     clone,
 )
 from sklearn.metrics import roc_curve
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from skphotoz.model_selection.out_of_fold import fold_predictions
+from skphotoz.model_selection.split import StratifiedTypeKFold
 from skphotoz.validation import late_type_mask, late_type_scores, split_targets
 
 #: The paper's default threshold on P(LT) (Table 3).
@@ -231,11 +232,6 @@ class YoudenThreshold(TransformerMixin, BaseEstimator):
 
 
 # ------------------------------------------------- the threshold in a model
-def _oof_p_late(estimator, X, y, train, test):
-    model = clone(estimator).fit(_safe_indexing(X, train), _safe_indexing(y, train))
-    return test, model.predict_proba(_safe_indexing(X, test))[:, 1]
-
-
 def _estimator_has(attribute):
     def check(self):
         return hasattr(getattr(self, "estimator_", self.estimator), attribute)
@@ -262,7 +258,11 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         An int means :class:`skphotoz.model_selection.StratifiedTypeKFold`
         with shuffling. A splitter gets ``split(X, y)`` with the joint ``y``.
     n_jobs : int, default=None
-        Folds trained in parallel (joblib).
+        Folds (or replica chunks) trained in parallel (joblib).
+    replicas : {"auto", True, False}, default="auto"
+        Train the folds as replicas of one network when the estimator (or a
+        Pipeline's final step) declares ``replica_settings()``; see
+        :func:`skphotoz.model_selection.cross_val_predict_joint`.
     random_state : int, RandomState instance or None, default=None
         Seeds the fold shuffling when ``cv`` is an int.
 
@@ -298,12 +298,14 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "cv": ["cv_object"],
         "n_jobs": [None, Interval(numbers.Integral, None, None, closed="neither")],
         "random_state": ["random_state"],
+        "replicas": [StrOptions({"auto"}), "boolean"],
     }
 
-    def __init__(self, estimator, *, cv=5, n_jobs=None, random_state=None):
+    def __init__(self, estimator, *, cv=5, n_jobs=None, replicas="auto", random_state=None):
         self.estimator = estimator
         self.cv = cv
         self.n_jobs = n_jobs
+        self.replicas = replicas
         self.random_state = random_state
 
     def _target_columns(self):
@@ -323,8 +325,6 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        from skphotoz.model_selection.split import StratifiedTypeKFold
-
         if hasattr(y, "colnames") and hasattr(y, "to_pandas"):  # astropy Table
             y = y.to_pandas()  # row indexing for the folds
         type_column, redshift_column = self._target_columns()
@@ -340,11 +340,21 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
         else:
             cv = self.cv
+        # The shared out-of-fold engine: a joint network (or a Pipeline ending
+        # in one) trains all folds as replicas of one network.
+        splits = list(cv.split(X, y))
         oof = np.full(len(types), np.nan)
-        for test, p_late in Parallel(n_jobs=self.n_jobs)(
-            delayed(_oof_p_late)(self.estimator, X, y, train, test)
-            for train, test in cv.split(X, y)
-        ):
+        outputs = fold_predictions(
+            self.estimator,
+            X,
+            y,
+            splits,
+            n_jobs=self.n_jobs,
+            replicas=self.replicas,
+            random_state=None,
+            verbose=0,
+        )
+        for (_, test), (p_late, _) in zip(splits, outputs, strict=True):
             oof[test] = p_late
         if np.isnan(oof).any():
             raise ValueError(

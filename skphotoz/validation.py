@@ -1,10 +1,20 @@
 """Input checks shared by every skphotoz estimator.
 
 scikit-learn's own ``validate_data`` says "Input X contains NaN" without saying
-where; a survey catalog has tens of columns and the sentinels -99/99 are finite,
-so sklearn would accept them silently. These helpers add what sklearn lacks:
-they name the band and count the rows, and they treat catalog sentinels as bad
-input rather than as magnitudes.
+where; a survey catalog has tens of columns and its placeholders (-99, 99,
+99.99, ...) are finite, so sklearn would accept them silently. These helpers
+add what sklearn lacks: they name the band and count the rows, and they treat
+catalog placeholders as bad input rather than as magnitudes.
+
+What counts as a placeholder is the one policy of
+:mod:`skphotoz.catalogs.photometry` (a numpy/pandas-only module, so importing
+it keeps this one light): an estimator refuses every finite value that
+``placeholder_mask(X, ESTIMATOR_SENTINELS)`` flags, i.e. -99, 99 and
+``|x| >= SENTINEL_LIMIT``. The catalog sentinel 0 is not refused here: an
+estimator's input may be a 0/1 missing indicator, a colour or a standardised
+magnitude (see :data:`~skphotoz.catalogs.photometry.ESTIMATOR_SENTINELS`);
+catalog readers and :class:`~skphotoz.preprocessing.SentinelToNaN` turn a
+catalog's 0 into NaN first.
 """
 
 from __future__ import annotations
@@ -13,8 +23,11 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import validate_data
 
-#: Magnitudes that catalogs use for "not observed" or "not detected".
-SENTINELS = (-99.0, 99.0)
+from skphotoz.catalogs.photometry import (
+    ESTIMATOR_SENTINELS,
+    describe_placeholders,
+    placeholder_mask,
+)
 
 #: Integer labels accepted for the type column: 0 = early type, 1 = late type.
 EARLY_TYPE, LATE_TYPE = 0, 1
@@ -26,8 +39,8 @@ def _column_names(n_columns, feature_names=None):
     return [f"column {j}" for j in range(n_columns)]
 
 
-def check_magnitudes(X, feature_names=None, sentinels=SENTINELS):
-    """Raise a ValueError naming each band that holds NaN, inf or a sentinel.
+def check_magnitudes(X, feature_names=None, *, allow_missing=False):
+    """Raise a ValueError naming each band that holds NaN, inf or a placeholder.
 
     Parameters
     ----------
@@ -35,32 +48,60 @@ def check_magnitudes(X, feature_names=None, sentinels=SENTINELS):
         Numeric magnitudes (already converted by ``validate_data``).
     feature_names : sequence of str, optional
         Band names used in the message.
-    sentinels : tuple of float
-        Values that catalogs use for missing photometry.
+    allow_missing : bool, default=False
+        NaN (a band not observed) and +inf (a non-detection) are accepted:
+        the estimator encodes them. Placeholders (-99, 99, ``|x| >= 90``;
+        :data:`~skphotoz.catalogs.photometry.ESTIMATOR_SENTINELS`) are refused
+        either way, since they would pass for magnitudes.
 
     Returns
     -------
     X : ndarray
         The input, unchanged, when it is clean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.validation import check_magnitudes
+    >>> check_magnitudes(np.array([[21.0, np.nan]]), ["g", "r"], allow_missing=True)
+    array([[21., nan]])
+    >>> try:
+    ...     check_magnitudes(np.array([[21.0, 99.99]]), ["g", "r"])
+    ... except ValueError as err:
+    ...     print(str(err).split("Problems: ")[1].split(". ")[0])
+    r: 1 row(s) with sentinel (-99, 99 or |value| >= 90)
     """
     X = np.asarray(X)
     names = _column_names(X.shape[1], feature_names)
+    placeholder = np.isfinite(X) & placeholder_mask(X, ESTIMATOR_SENTINELS)
+    checks = [(f"sentinel ({describe_placeholders(ESTIMATOR_SENTINELS)})", placeholder)]
+    if allow_missing:
+        checks.append(("-inf", np.isneginf(X)))
+    else:
+        checks = [("NaN", np.isnan(X)), ("inf", np.isinf(X)), *checks]
     problems = []
-    for label, bad in (
-        ("NaN", np.isnan(X)),
-        ("inf", np.isinf(X)),
-        (f"sentinel {sentinels}", np.isin(X, sentinels)),
-    ):
+    for label, bad in checks:
         counts = bad.sum(axis=0)
         for j in np.flatnonzero(counts):
             problems.append(f"{names[j]}: {counts[j]} row(s) with {label}")
     if problems:
+        if allow_missing:
+            hint = (
+                "Mark a band that was not observed with NaN and a non-detection with +inf, "
+                "e.g. with skphotoz.preprocessing.SentinelToNaN."
+            )
+        else:
+            hint = (
+                "Set missing_bands='native' (or 'auto') on a skphotoz network to train and "
+                "predict with missing bands, or use skphotoz.preprocessing.SentinelToNaN with "
+                "sklearn.impute.SimpleImputer(add_indicator=True)."
+            )
         raise ValueError(
             "Input X contains NaN, inf or catalog sentinel magnitudes, which would be "
             "used as real photometry; nothing is dropped silently. Problems: "
             + "; ".join(problems)
-            + ". Use skphotoz.preprocessing.SentinelToNaN with "
-            "sklearn.impute.SimpleImputer(add_indicator=True) for catalogs with missing bands."
+            + ". "
+            + hint
         )
     return X
 
@@ -87,19 +128,21 @@ def to_numeric_frame(X):
     return X
 
 
-def check_magnitude_input(estimator, X, *, reset):
+def check_magnitude_input(estimator, X, *, reset, allow_missing=False):
     """``validate_data`` for magnitudes, then the band-naming checks of :func:`check_magnitudes`.
 
     Strings are refused by name (:func:`to_numeric_frame`); NaN, inf and
-    sentinels are left to :func:`check_magnitudes`, which names the band.
+    placeholders are left to :func:`check_magnitudes`, which names the band.
     """
     X = validate_data(
         estimator, to_numeric_frame(X), reset=reset, ensure_all_finite=False, dtype=np.float64
     )
-    return check_magnitudes(X, getattr(estimator, "feature_names_in_", None))
+    return check_magnitudes(
+        X, getattr(estimator, "feature_names_in_", None), allow_missing=allow_missing
+    )
 
 
-def check_joint_fit_input(estimator, X, y):
+def check_joint_fit_input(estimator, X, y, *, allow_missing=False):
     """Validate training magnitudes and the joint target of a skphotoz estimator.
 
     Returns
@@ -109,7 +152,7 @@ def check_joint_fit_input(estimator, X, y):
     classes : ndarray of shape (2,)
         Sorted type labels; ``classes[1]`` is the late type.
     """
-    X = check_magnitude_input(estimator, X, reset=True)
+    X = check_magnitude_input(estimator, X, reset=True, allow_missing=allow_missing)
     types, redshift = split_targets(y, estimator.type_column, estimator.redshift_column)
     if len(types) != X.shape[0]:
         raise ValueError(

@@ -9,7 +9,7 @@ from astropy.table import Table
 from click.testing import CliRunner
 
 from skphotoz.catalogs import load_model, read_catalog, write_catalog
-from skphotoz.cli.common import main
+from skphotoz.cli import main
 
 from .conftest import make_joint_sample
 
@@ -58,16 +58,56 @@ def test_help_texts_tell_a_newcomer_what_to_type():
         "--impute",
         "Example",
         "UBVRI",
+        "--overwrite",
     ]:
         assert word in fit_help, word
+    assert "Rows with missing bands are trained on" in " ".join(fit_help.split())
+    assert "The model file holds no code" in " ".join(fit_help.split())
     predict_help = run("predict", "--help").output
-    for word in ["predict_flag", "missing", "--chunk-size", "p_lt", "z_phot", "row order"]:
+    for word in [
+        "predict_flag",
+        "missing",
+        "too_few_bands",
+        "--chunk-size",
+        "p_lt",
+        "z_phot",
+        "row order",
+        "--overwrite",
+        "--allow-pickle",
+    ]:
         assert word in predict_help, word
+    # what is safe to load, and the warning on the one flag that is not
+    assert "nothing written in it is run" in " ".join(predict_help.split())
+    assert "runs any code it holds" in " ".join(predict_help.split())
+    assert "(no prediction)" not in predict_help  # a gap no longer means no prediction
     cv_help = run("cv", "--help").output
     assert "--loo" in cv_help and "--bootstrap" in cv_help and "--folds" in cv_help
+    assert "--overwrite" in cv_help
     report_help = run("report", "--help").output
-    for word in ["--demo", "--filters", "report.html", "--weights", "Youden", "--sed-offsets"]:
+    for word in [
+        "--demo",
+        "--filters",
+        "report.html",
+        "--weights",
+        "Youden",
+        "--sed-offsets",
+        "--overwrite",
+    ]:
         assert word in report_help, word
+
+
+def gap_flags(flags):
+    """The missing-band tokens of each flag. The network's own judgements
+    (z_out_of_range, out_of_coverage: a 2-epoch network predicts z < 0) are
+    tested with the estimator, not here."""
+    tokens = ("missing:", "imputed:", "too_few_bands")
+    return (
+        pd.Series(flags)
+        .fillna("")
+        .astype(str)
+        .str.strip()
+        .map(lambda flag: ";".join(t for t in flag.split(";") if t.startswith(tokens)))
+    )
 
 
 def test_fit_then_predict_keeps_every_row(tmp_path, cnoc2_like):
@@ -75,21 +115,24 @@ def test_fit_then_predict_keeps_every_row(tmp_path, cnoc2_like):
     result = run("fit", cnoc2_like, "--bands", "UBVRI", *LABELS, *NET, "-o", model)
     assert result.exit_code == 0, result.output
     assert "left out 2 row(s): type value in neither" in result.output
-    assert "left out 1 row(s): missing band(s)" in result.output
-    assert "Using 77 galaxies" in result.output
+    assert "1 of them with missing band(s): kept" in result.output  # no --impute needed
+    assert "Using 78 galaxies" in result.output
     payload = load_model(model)
+    assert payload["format"] == 2
     assert payload["bands"] == [f"UBVRI_{j}" for j in range(5)]
-    assert payload["type_labels"] == ["ET", "LT"] and payload["n_training"] == 77
+    assert payload["type_labels"] == ["ET", "LT"] and payload["n_training"] == 78
+    assert payload["estimator"].missing_bands_  # the gap switched the native input on
 
     out = tmp_path / "pred.fits"
     result = run("predict", model, cnoc2_like, "-o", out, "--chunk-size", "30")
     assert result.exit_code == 0, result.output
-    assert "80 rows, 79 predicted, 1 flagged" in result.output
+    assert "80 rows, 80 predicted" in result.output
     pred = read_catalog(out)
     assert pred["ID"].tolist() == list(range(579, 499, -1))
-    assert pred.loc[7, "predict_flag"].strip() == "missing:UBVRI_1"
-    assert np.isnan(pred.loc[7, "z_phot"]) and pred["z_phot"].notna().sum() == 79
-    assert set(pred["type"].str.strip()) == {"ET", "LT", ""}
+    flags = gap_flags(pred["predict_flag"])
+    assert flags[7] == "missing:UBVRI_1" and (flags.drop(7) == "").all()
+    assert pred["z_phot"].notna().all()  # the row with a missing band is predicted too
+    assert set(pred["type"].str.strip()) == {"ET", "LT"}
     # predicting again over the output refuses to overwrite, then replaces the columns
     assert run("predict", model, cnoc2_like, "-o", out).exit_code != 0
     again = run("predict", model, out, "-o", tmp_path / "again.parquet", "--no-progress")
@@ -135,6 +178,62 @@ def test_fit_errors_say_what_to_do(tmp_path, cnoc2_like):
     assert not out.exists()
 
 
+def test_gaps_are_trained_on_and_predicted_without_impute(tmp_path, cnoc2_like):
+    table = Table.read(cnoc2_like)
+    table["UBVRI"][20, 0] = -99.0
+    table["UBVRI"][21, 1:3] = [99.99, np.nan]
+    table["UBVRI"][30] = -99.0  # nothing observed: nothing to learn from
+    table["UBVRI"][31, 1:] = [-99.0, 0.0, 99.0, 999.0]  # one band: trained on, not predicted
+    catalog = tmp_path / "gappy.fits"
+    table.write(catalog)
+    model = tmp_path / "m.skz"
+    result = run("fit", catalog, "--bands", "UBVRI", *LABELS, *NET, "-o", model)
+    assert result.exit_code == 0, result.output
+    assert "left out 1 row(s): no observed band" in result.output
+    assert "Using 77 galaxies" in result.output  # 80 - 2 neither type - 1 empty
+    assert "4 of them with missing band(s): kept" in result.output
+    assert load_model(model)["left_out"]["no observed band"] == 1
+
+    out = tmp_path / "pred.parquet"
+    result = run("predict", model, catalog, "-o", out, "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "80 rows, 78 predicted" in result.output
+    pred = read_catalog(out)
+    flags = gap_flags(pred["predict_flag"])
+    every = ",".join(f"UBVRI_{j}" for j in range(5))
+    assert flags[7] == "missing:UBVRI_1" and flags[20] == "missing:UBVRI_0"
+    assert flags[21] == "missing:UBVRI_1,UBVRI_2"
+    assert flags[30] == f"missing:{every};too_few_bands"
+    assert flags[31] == "missing:UBVRI_1,UBVRI_2,UBVRI_3,UBVRI_4;too_few_bands"
+    assert (flags.drop([7, 20, 21, 30, 31]) == "").all()
+    # no number for a galaxy without enough bands; every other one has one
+    assert pred.loc[[30, 31], ["p_lt", "z_phot"]].isna().all().all()
+    assert (pred.loc[[30, 31], "type"] == "").all()
+    assert pred.drop(index=[30, 31])[["p_lt", "z_phot"]].notna().all().all()
+
+    # cv scores only galaxies the network predicts, and says which it left out
+    cv_out = tmp_path / "cv.csv"
+    result = run(
+        "cv",
+        catalog,
+        "--bands",
+        "UBVRI",
+        *LABELS,
+        *NET,
+        "--folds",
+        "2",
+        "--n-bootstrap",
+        "10",
+        "-o",
+        cv_out,
+    )
+    assert result.exit_code == 0, result.output
+    assert "left out 2 row(s): fewer than 2 observed bands" in result.output
+    table = pd.read_csv(cv_out)
+    assert len(table) == 76 and table["z_phot"].notna().all()
+    assert not {30, 31} & set(table["catalog_row"])
+
+
 @pytest.mark.parametrize("mode", [["--folds", "2"], ["--loo"], ["--bootstrap", "2"]])
 def test_cv_modes(tmp_path, cnoc2_like, mode):
     out = tmp_path / "cv.csv"
@@ -147,7 +246,7 @@ def test_cv_modes(tmp_path, cnoc2_like, mode):
         assert len(table) == 2 and "sigma_nmad" in table.columns
         assert "median" in result.output
     else:
-        assert len(table) == 77 and table["p_late"].between(0, 1).all()
+        assert len(table) == 78 and table["p_late"].between(0, 1).all()
         assert table["catalog_row"].tolist()[:3] == [0, 1, 2]
         assert re.search(r"accuracy\s+\d\.\d{4} ± \d\.\d{4}", result.output)
         assert "sigma_nmad" in result.output
@@ -177,9 +276,12 @@ def test_report_on_a_catalog(tmp_path, cnoc2_like):
     html = (out / "report.html").read_text()
     assert "SED templates" in html and "SED baseline skipped" not in html
     assert "Left out 2 row(s)" in html and "2-fold cross-validation" in html
+    assert "Galaxies with missing bands: 1, taken natively by the network" in html
     assert html.count("data:image/png;base64,") == 5
     assert (out / "fig1_data_distribution.png").stat().st_size > 5000
+    first_run = {p.name for p in out.iterdir()}
 
+    # the same folder again, without --filters: replaced whole, no SED file left over
     plain = run(
         "report",
         cnoc2_like,
@@ -191,13 +293,17 @@ def test_report_on_a_catalog(tmp_path, cnoc2_like):
         "2",
         "--n-bootstrap",
         "20",
+        "--overwrite",
         "-o",
-        tmp_path / "plain",
+        out,
     )
     assert plain.exit_code == 0, plain.output
-    text = (tmp_path / "plain" / "report.html").read_text()
+    text = (out / "report.html").read_text()
     assert "SED baseline skipped" in text and "--filters" in text
     assert "No r band recognised" in text
+    second_run = {p.name for p in out.iterdir()}
+    assert second_run < first_run  # the SED baseline's figures and tables are gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.fits", "rep"]  # no staging left
 
 
 def test_report_needs_a_catalog_or_demo(tmp_path, cnoc2_like):
@@ -205,10 +311,10 @@ def test_report_needs_a_catalog_or_demo(tmp_path, cnoc2_like):
     assert both.exit_code != 0 and "not both" in both.output
     result = run("report", cnoc2_like, "-o", tmp_path)
     assert result.exit_code != 0 and "--bands" in result.output
-    bad = run(
-        "report", cnoc2_like, "--bands", "UBVRI", *LABELS, "--filters", "sdss_u0", "-o", tmp_path
-    )
+    out = tmp_path / "rep"
+    bad = run("report", cnoc2_like, "--bands", "UBVRI", *LABELS, "--filters", "sdss_u0", "-o", out)
     assert bad.exit_code != 0 and "1 filter(s) for 5 band(s)" in bad.output
+    assert not out.exists()
 
 
 def test_report_on_the_demo_with_weights(tmp_path):
@@ -282,7 +388,9 @@ def test_inspect_lists_columns_and_type_codes(cnoc2_like):
     assert result.exit_code == 0, result.output
     assert "80 rows" in result.output and "UBVRI_4" in result.output
     assert re.search(r"SC .*values 4\.0 \(\d+\), .*6\.0 \(2\)", result.output)
-    assert "1 look like 'missing'" in result.output
+    assert "1 look like 'missing': 0 (1)" in result.output
+    # 80 distinct IDs above the placeholder limit are data, not placeholders
+    assert "missing" not in next(line for line in result.output.splitlines() if " ID " in line)
 
 
 def test_fit_with_impute_and_youden_threshold(tmp_path, cnoc2_like):
@@ -322,7 +430,7 @@ def test_uncertainty_option(tmp_path, cnoc2_like):
     good = pred["predict_flag"].str.strip() == ""
     assert (pred.loc[good, "z_phot_err"] >= 0).all() and (pred.loc[good, "p_lt_err"] >= 0).all()
     assert (pred.loc[good, "z_phot_err"] > 0).any()  # replicas disagree somewhere
-    assert np.isnan(pred.loc[~good, "z_phot_err"]).all()
+    assert pred.loc[7, "z_phot_err"] >= 0  # the row with a missing band has an error too
     bad = run(
         "fit",
         cnoc2_like,

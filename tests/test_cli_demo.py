@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 from click.testing import CliRunner
 
-from skphotoz.cli.common import main
+from skphotoz.cli import main
 from skphotoz.datasets import load_demo
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -137,21 +137,32 @@ def test_progress_bar(joint_sample, capsys):
 
 # ------------------------------------------------------------------ bad input
 @pytest.mark.parametrize(
-    ("value", "message"),
-    [(np.nan, "NaN"), (np.inf, "inf"), (-99.0, "sentinel"), (99.0, "sentinel")],
+    ("value", "message", "missing_bands"),
+    [
+        (np.nan, "NaN", "error"),
+        (np.inf, "inf", "error"),
+        (-99.0, "sentinel", "error"),
+        (99.0, "sentinel", "error"),
+        # Missing-band handling takes NaN and +inf, never a sentinel.
+        (-99.0, "sentinel", "auto"),
+        (99.0, "sentinel", "native"),
+        (-np.inf, "-inf", "native"),
+    ],
 )
-def test_bad_magnitudes_name_band_and_count(joint_frame, value, message):
+def test_bad_magnitudes_name_band_and_count(joint_frame, value, message, missing_bands):
     X, y = joint_frame
     X = X.copy()
     X.iloc[[1, 4], 2] = value
     with pytest.raises(ValueError, match=message) as err:
-        JointMorphZ(**TINY).fit(X, y)
+        JointMorphZ(**TINY, missing_bands=missing_bands).fit(X, y)
     assert "mag_r: 2 row(s)" in str(err.value)
+    if missing_bands == "error":
+        assert "missing_bands='native'" in str(err.value)  # the hint to the option
 
 
 def test_bad_magnitudes_at_predict_time(joint_sample):
     X, y, _, _ = joint_sample
-    model = JointMorphZ(**TINY).fit(X, y)
+    model = JointMorphZ(**TINY, missing_bands="error").fit(X, y)
     bad = X[:5].copy()
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="column 0: 1 row"):
@@ -211,7 +222,8 @@ def test_invalid_layout_parameters(joint_sample):
 )
 def test_redshift_loss_weight_reaches_the_total_loss(joint_sample, protocol, weight, expected):
     X, y, _, _ = joint_sample
-    model = JointMorphZ(**TINY, protocol=protocol, redshift_loss_weight=weight).fit(X, y)
+    model = JointMorphZ(**TINY, protocol=protocol, redshift_loss_weight=weight, trainer="keras")
+    model.fit(X, y)
     # One batch holding every galaxy: Keras' total loss is then exactly
     # BCE + weight * MSE (epoch histories average the parts differently).
     Xs = ((X.astype(float) - model.mean_) / model.scale_).astype(np.float32)
@@ -223,3 +235,8 @@ def test_redshift_loss_weight_reaches_the_total_loss(joint_sample, protocol, wei
     implied = (losses["loss"] - losses["p_late_loss"]) / losses["redshift_loss"]
     assert implied == pytest.approx(expected, rel=1e-3)
     assert model.get_params()["redshift_loss_weight"] == weight
+    if protocol == "fixed":  # the compiled trainer's history splits the same total
+        fast = JointMorphZ(**TINY, redshift_loss_weight=weight).fit(X, y)
+        history = {k: np.asarray(v) for k, v in fast.history_.items()}
+        implied = (history["loss"] - history["p_late_loss"]) / history["redshift_loss"]
+        np.testing.assert_allclose(implied, expected, rtol=1e-4)

@@ -5,27 +5,36 @@ import numpy as np
 import pandas as pd
 import pytest
 from astropy.table import Table
+from sklearn.base import BaseEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 
 import skphotoz.catalogs.formats as skio
 from skphotoz import JointMorphZ
-from skphotoz.catalogs.formats import (
-    catalog_format,
-    early_late_labels,
-    find_error_columns,
-    iter_catalog,
-    read_catalog,
-    read_training_catalog,
-    select_bands,
-    to_ab_magnitudes,
-    write_catalog,
-)
-from skphotoz.catalogs.model_file import load_model, predict_catalog, save_model
+from skphotoz.catalogs.formats import catalog_format, iter_catalog, read_catalog, write_catalog
+from skphotoz.catalogs.model_file import load_model, save_model
+from skphotoz.catalogs.photometry import catalog_magnitudes, select_bands
+from skphotoz.catalogs.predict import accepts_missing_bands, predict_catalog, predict_chunk
+from skphotoz.catalogs.training import early_late_labels, read_training_catalog
+from skphotoz.preprocessing import SentinelToNaN
 
 from .conftest import TINY, make_joint_sample
 
 BANDS = [f"mag_{b}" for b in "ugriz"]
+GAP_TOKENS = ("missing:", "imputed:", "too_few_bands")
+
+
+def gap_flags(flags):
+    """The missing-band tokens of each flag. The network's own judgements
+    (z_out_of_range, out_of_coverage: a 3-epoch network predicts z < 0) are
+    tested with the estimator, not here."""
+    return (
+        pd.Series(flags)
+        .fillna("")
+        .astype(str)
+        .str.strip()
+        .map(lambda flag: ";".join(t for t in flag.split(";") if t.startswith(GAP_TOKENS)))
+    )
 
 
 def _catalog(n=40, seed=0):
@@ -82,55 +91,6 @@ def test_parquet_chunks(tmp_path):
     assert skio.count_rows(path) == 30
 
 
-def test_select_bands_by_name_glob_and_error():
-    columns = ["id", "mag_u", "mag_g", "magerr_u", "r", "Z"]
-    assert select_bands(columns, ["mag_*"]) == ["mag_u", "mag_g"]
-    assert select_bands(columns, ["r", "mag_u"]) == ["r", "mag_u"]
-    with pytest.raises(ValueError, match=r"\['K'\] match no column"):
-        select_bands(columns, ["r", "K"])
-
-
-def test_find_error_columns():
-    columns = ["u", "du", "mag_r", "magerr_r", "g", "g_err", "i", "i_ivar", "z"]
-    found = find_error_columns(columns, ["u", "mag_r", "g", "i", "z"])
-    assert found == {
-        "u": ("du", "sigma"),
-        "mag_r": ("magerr_r", "sigma"),
-        "g": ("g_err", "sigma"),
-        "i": ("i_ivar", "ivar"),
-    }
-
-
-def test_flux_conversions_by_hand():
-    # 1 nanomaggy = 22.5 AB; 1e-8 maggies = 20; 3631 Jy = 0; 1 uJy = 23.9; 1 nJy = 31.4
-    mags, _ = to_ab_magnitudes([[1.0]], "nanomaggies")
-    assert mags[0, 0] == pytest.approx(22.5)
-    assert to_ab_magnitudes([[1e-8]], "maggies")[0][0, 0] == pytest.approx(20.0)
-    assert to_ab_magnitudes([[3631.0]], "jy")[0][0, 0] == pytest.approx(0.0, abs=1e-3)
-    assert to_ab_magnitudes([[1.0]], "ujy")[0][0, 0] == pytest.approx(23.9)
-    assert to_ab_magnitudes([[1.0]], "njy")[0][0, 0] == pytest.approx(31.4)
-    # errors: sigma_m = 1.0857 * sigma_f / f; ivar = 1 / sigma^2
-    _, err = to_ab_magnitudes([[100.0]], "nanomaggies", errors=[[1.0]])
-    assert err[0, 0] == pytest.approx(2.5 / np.log(10) * 0.01)
-    _, err = to_ab_magnitudes([[100.0]], "nanomaggies", errors=[[0.25]], error_kind="ivar")
-    assert err[0, 0] == pytest.approx(2.5 / np.log(10) * 2.0 / 100.0)
-    # non-positive fluxes are missing, not -inf
-    mags, _ = to_ab_magnitudes([[0.0, -3.0, np.nan]], "nanomaggies")
-    assert np.isnan(mags).all()
-    with pytest.raises(ValueError, match="Unknown unit"):
-        to_ab_magnitudes([[1.0]], "erg")
-
-
-def test_magnitude_sentinels():
-    mags, err = to_ab_magnitudes(
-        [[20.0, -99.0, 99.0, 0.0, np.inf]], errors=[[0.1, 0.0, 0.1, 0.1, 0.1]]
-    )
-    assert mags[0, 0] == 20.0 and np.isnan(mags[0, 1:]).all()
-    assert err[0, 0] == 0.1 and np.isnan(err[0, 1:]).all()
-    custom, _ = to_ab_magnitudes([[0.0, 30.0, 99.99]], sentinels=(30.0,))
-    assert custom[0, 0] == 0.0 and np.isnan(custom[0, 1:]).all()
-
-
 def test_type_mapping():
     labels = early_late_labels([2.0, 4.0, 5.0, 6.0, 2.0], et_values="2", lt_values="4,5")
     assert labels.tolist() == ["ET", "LT", "LT", None, "ET"]
@@ -148,23 +108,39 @@ def test_read_training_catalog_counts_what_it_leaves_out(tmp_path):
     frame.loc[0, "TYPE"] = 6
     frame.loc[1, "ZSPEC"] = -99.0
     frame.loc[2, "mag_g"] = -99.0
-    frame.loc[3, "mag_z"] = 99.0
+    frame.loc[3, "mag_z"] = 99.99  # beyond the limit: a placeholder too
+    frame.loc[4, BANDS] = [0.0, 99.0, -99.0, np.nan, 999.0]  # nothing observed
+    frame.loc[5, BANDS[1:]] = np.nan  # one band observed
     path = tmp_path / "train.fits"
     write_catalog(frame, path)
+    # The default keeps every row with an observed band, gaps as NaN.
     data = read_training_catalog(path, ["mag_*"], "TYPE", "ZSPEC", et_values="2", lt_values="5")
-    assert len(data.y) == 26 and data.rows.tolist() == list(range(4, 30))
-    assert sum(data.dropped.values()) == 4
-    assert data.X.notna().all().all() and set(data.y["type"]) == {"ET", "LT"}
-    kept = read_training_catalog(
-        path, ["mag_*"], "TYPE", "ZSPEC", et_values="2", lt_values="5", keep_missing_bands=True
+    assert len(data.y) == 27 and data.rows.tolist() == [2, 3, *range(5, 30)]
+    assert data.dropped == {
+        "type value in neither ET nor LT list (column TYPE)": 1,
+        "missing or negative redshift (column ZSPEC)": 1,
+        "no observed band": 1,
+    }
+    assert data.X.isna().sum().tolist() == [0, 2, 1, 1, 2]
+    assert set(data.y["type"]) == {"ET", "LT"}
+    pairs = read_training_catalog(
+        path, ["mag_*"], "TYPE", "ZSPEC", et_values="2", lt_values="5", min_observed_bands=2
     )
-    assert len(kept.y) == 28 and kept.X.isna().sum().sum() == 2
+    assert len(pairs.y) == 26 and pairs.dropped["fewer than 2 observed bands"] == 2
+    complete = read_training_catalog(
+        path, ["mag_*"], "TYPE", "ZSPEC", et_values="2", lt_values="5", min_observed_bands="all"
+    )
+    assert len(complete.y) == 24 and complete.X.notna().all().all()
+    assert complete.dropped["missing band(s)"] == 4
+    with pytest.raises(ValueError, match="min_observed_bands must be a positive integer"):
+        read_training_catalog(path, ["mag_*"], "TYPE", "ZSPEC", et_values="2", min_observed_bands=0)
 
 
 @pytest.fixture(scope="module")
 def tiny_model():
+    # missing_bands="error": a model that takes no missing band, so those rows are not predicted
     frame = _catalog(60)
-    model = JointMorphZ(**TINY).fit(frame[BANDS], frame[["TYPE", "ZSPEC"]])
+    model = JointMorphZ(**TINY, missing_bands="error").fit(frame[BANDS], frame[["TYPE", "ZSPEC"]])
     return {"estimator": model, "bands": BANDS, "unit": "mag", "sentinels": [-99, 99, 0]}
 
 
@@ -176,13 +152,13 @@ def test_predict_catalog_keeps_rows_ids_and_flags_missing(tmp_path, tiny_model, 
     source, out = tmp_path / f"in{suffix}", tmp_path / f"out{suffix}"
     write_catalog(frame, source)
     counts = predict_catalog(tiny_model, source, out, chunk_size=5, progress=False)
-    assert counts == {"n_rows": 23, "n_predicted": 21, "n_flagged": 2}
+    assert counts["n_rows"] == 23 and counts["n_predicted"] == 21 and counts["n_flagged"] >= 2
     result = read_catalog(out)
     assert result["objid"].tolist() == frame["objid"].tolist()
     assert result["name"].tolist() == frame["name"].tolist()
     for column in ("p_lt", "type", "z_phot", "predict_flag"):
         assert column in result.columns
-    flags = result["predict_flag"].fillna("").astype(str).str.strip()
+    flags = gap_flags(result["predict_flag"])
     assert flags[4] == "missing:mag_u" and flags[9] == "missing:mag_z"
     assert (flags.drop([4, 9]) == "").all()
     assert np.isnan(result.loc[[4, 9], "z_phot"]).all()
@@ -191,6 +167,49 @@ def test_predict_catalog_keeps_rows_ids_and_flags_missing(tmp_path, tiny_model, 
     expected = tiny_model["estimator"].predict_proba(good[BANDS])[:, 1]
     np.testing.assert_allclose(result.drop(index=[4, 9])["p_lt"], expected, rtol=1e-5)
     assert set(result.drop(index=[4, 9])["type"].str.strip()) <= {"ET", "LT"}
+
+
+def test_model_that_takes_missing_bands_predicts_and_flags_them(tmp_path):
+    frame = _catalog(60)
+    net = JointMorphZ(**TINY).fit(frame[BANDS], frame[["TYPE", "ZSPEC"]])
+    model = {"estimator": net, "bands": BANDS, "unit": "mag", "sentinels": None}
+    target = _catalog(12, seed=1)
+    target.loc[4, "mag_u"], target.loc[9, "mag_z"] = -99.0, 0.0
+    write_catalog(target, tmp_path / "in.parquet")
+    counts = predict_catalog(model, tmp_path / "in.parquet", tmp_path / "out.csv", progress=False)
+    assert counts["n_rows"] == 12 and counts["n_predicted"] == 12 and counts["n_flagged"] >= 2
+    result = read_catalog(tmp_path / "out.csv")
+    flags = gap_flags(result["predict_flag"])
+    assert flags[4] == "missing:mag_u" and flags[9] == "missing:mag_z"
+    assert (flags.drop([4, 9]) == "").all()
+    expected = net.predict_joint(catalog_magnitudes(target, BANDS))
+    np.testing.assert_allclose(result["z_phot"], expected["z_phot"], rtol=1e-5)
+
+
+def test_row_without_an_observed_band_gets_no_number_from_any_model():
+    frame = _catalog(60)
+    frame.loc[[5, 6], "mag_u"] = np.nan
+    target = _catalog(6, seed=2)
+    target.loc[2, BANDS] = [-99.0, 99.0, 0.0, 99.99, np.nan]  # nothing observed
+    target.loc[4, BANDS[1:]] = -99.0  # only mag_u
+    everything = ";".join(["missing:" + ",".join(BANDS), "too_few_bands"])
+    one_band = "missing:" + ",".join(BANDS[1:])
+    native = JointMorphZ(**TINY).fit(frame[BANDS], frame[["TYPE", "ZSPEC"]])
+    imputing = make_pipeline(SimpleImputer(add_indicator=True), JointMorphZ(**TINY))
+    imputing.fit(frame[BANDS], frame[["TYPE", "ZSPEC"]])
+    for estimator in (native, imputing):
+        model = {"estimator": estimator, "bands": BANDS, "unit": "mag", "sentinels": None}
+        result = predict_chunk(model, target)
+        assert result.loc[2, "predict_flag"] == everything
+        assert np.isnan(result.loc[2, ["p_lt", "z_phot"]].astype(float)).all()
+        assert result.loc[2, "type"] == ""
+        assert result.drop(index=[2, 4])["z_phot"].notna().all()
+    # one band: the network gives no number, an imputer fills the other four
+    assert result.loc[4, "predict_flag"].startswith("imputed:" + one_band.split(":")[1])
+    assert np.isfinite(result.loc[4, "z_phot"])
+    native_row = predict_chunk({**model, "estimator": native}, target).loc[4]
+    assert native_row["predict_flag"].startswith(one_band + ";too_few_bands")
+    assert np.isnan(native_row["z_phot"])
 
 
 def test_predict_refuses_missing_band_and_names_it(tmp_path, tiny_model):
@@ -217,35 +236,45 @@ def test_saved_model_round_trip_and_imputing_pipeline(tmp_path):
     write_catalog(target, tmp_path / "in.parquet")
     predict_catalog(model, tmp_path / "in.parquet", tmp_path / "out.parquet", progress=False)
     result = read_catalog(tmp_path / "out.parquet")
-    assert result.loc[3, "predict_flag"] == "imputed:mag_g"
+    assert gap_flags(result["predict_flag"])[3] == "imputed:mag_g"
     assert result["z_phot"].notna().all()
+    # a pickle is format 1: refused unless trusted, and then it must hold a model
     joblib.dump([1, 2], tmp_path / "junk.skz")
-    with pytest.raises(ValueError, match="not a skphotoz model file"):
+    with pytest.raises(ValueError, match="format 1"):
         load_model(tmp_path / "junk.skz")
+    with pytest.raises(ValueError, match="not a skphotoz model file"):
+        load_model(tmp_path / "junk.skz", allow_pickle=True)
 
 
-class _UncertainModel:
-    """Stands for a ReplicaEnsemble: a fixed rule with a predict_uncertainty method."""
+class JointRule(BaseEstimator):
+    """A model that declares predict_joint and has no predict or predict_proba at all."""
 
-    classes_ = np.array(["ET", "LT"])
-    threshold = 0.5
+    def fit(self, X, y=None):
+        self.classes_ = np.array(["ET", "LT"])
+        self.feature_names_in_ = np.asarray(getattr(X, "columns", []), dtype=object)
+        return self
 
-    def predict_uncertainty(self, X):
+    def predict_joint(self, X):
+        index = X.index if isinstance(X, pd.DataFrame) else None
         X = np.asarray(X, float)
         p = 1 / (1 + np.exp(X[:, 0] - X[:, -1]))
         return pd.DataFrame(
             {
                 "p_late": p,
-                "p_late_err": np.full(len(X), 0.1),
+                "type": np.where(p >= 0.5, "LT", "ET"),
                 "z_phot": X[:, 1] / 40,
-                "z_phot_err": np.full(len(X), 0.02),
-            }
+                "p_late_err": 0.1,
+                "z_phot_err": 0.02,
+                "flags": np.where(X[:, 1] > 23, "faint", ""),
+            },
+            index=index,
         )
 
 
 def test_uncertainty_columns_written_when_model_has_them(tmp_path):
-    model = {"estimator": _UncertainModel(), "bands": BANDS, "unit": "mag", "sentinels": [-99]}
     frame = _catalog(6)
+    model = {"estimator": JointRule().fit(frame[BANDS]), "bands": BANDS, "unit": "mag"}
+    model["sentinels"] = [-99]
     write_catalog(frame, tmp_path / "in.fits")
     predict_catalog(model, tmp_path / "in.fits", tmp_path / "out.fits", progress=False)
     result = read_catalog(tmp_path / "out.fits")
@@ -267,3 +296,49 @@ def test_fits_output_with_columns_numpy_cannot_pack(tmp_path, tiny_model):
     assert result["is_star"].tolist() == frame["is_star"].tolist()
     assert result["flags"].tolist() == list(range(12))
     assert result["objid"].tolist() == frame["objid"].tolist()
+
+
+def test_predict_joint_is_used_and_its_flags_appended(tmp_path):
+    frame = _catalog(10)
+    frame.loc[2, "mag_g"], frame.loc[5, "mag_g"] = 23.5, 23.5
+    frame.loc[5, "mag_u"] = -99.0
+    model = {"estimator": JointRule().fit(frame[BANDS]), "bands": BANDS, "unit": "mag"}
+    model["sentinels"] = None
+    write_catalog(frame, tmp_path / "in.parquet")
+    counts = predict_catalog(model, tmp_path / "in.parquet", tmp_path / "out.fits", progress=False)
+    assert counts == {"n_rows": 10, "n_predicted": 9, "n_flagged": 2}
+    result = read_catalog(tmp_path / "out.fits")
+    assert list(result.columns[-6:]) == [
+        "p_lt",
+        "type",
+        "z_phot",
+        "p_lt_err",
+        "z_phot_err",
+        "predict_flag",
+    ]
+    flags = result["predict_flag"].str.strip()
+    assert flags[2] == "faint" and flags[5] == "missing:mag_u" and (flags.drop([2, 5]) == "").all()
+    good = frame.drop(index=5)
+    expected = 1 / (1 + np.exp(good["mag_u"] - good["mag_z"]))
+    np.testing.assert_allclose(result.drop(index=5)["p_lt"], expected)
+    np.testing.assert_allclose(result.drop(index=5)["z_phot"], good["mag_g"] / 40)
+    np.testing.assert_allclose(result.drop(index=5)["z_phot_err"], 0.02)
+    assert np.isnan(result.loc[5, ["p_lt", "z_phot", "z_phot_err"]].astype(float)).all()
+
+    # In a Pipeline whose first step takes NaN, the final step's predict_joint sees the
+    # transformed bands, the row with a missing band is predicted, and both flags are kept.
+    pipe = make_pipeline(SimpleImputer().fit(frame[BANDS]), model["estimator"])
+    model = {**model, "estimator": pipe}
+    predict_catalog(model, tmp_path / "in.parquet", tmp_path / "out.csv", progress=False)
+    result = read_catalog(tmp_path / "out.csv")
+    assert result.loc[5, "predict_flag"] == "imputed:mag_u;faint"
+    assert result["z_phot"].notna().all()
+
+
+def test_accepts_missing_bands_reads_the_allow_nan_tag():
+    strict = JointMorphZ(missing_bands="error")
+    assert accepts_missing_bands(JointMorphZ()) and not accepts_missing_bands(strict)
+    # sklearn does not pass allow_nan through a Pipeline: its first step decides
+    assert accepts_missing_bands(make_pipeline(SimpleImputer(), strict))
+    assert accepts_missing_bands(make_pipeline(SentinelToNaN(), SimpleImputer(), strict))
+    assert not accepts_missing_bands(make_pipeline(strict))

@@ -110,8 +110,8 @@ def test_paper_inner_split_is_128_train_64_validation():
     model = tiny_model(protocol="paper", validation_fraction=1 / 3)
     Xs = X.astype(np.float32)
     targets = {"p_late": (y[:, 0] == "LT").astype(np.float32), "redshift": Xs[:, 0]}
-    _, parts = model._callbacks_and_split(Xs, targets, None, seed=0)
-    assert len(parts["train"][0]) == 128 and len(parts["data"][0]) == 64
+    (X_train, _, _), validation = model._validation_split(Xs, targets, None, seed=0)
+    assert len(X_train) == 128 and len(validation[0]) == 64
 
 
 def test_stratified_type_kfold_unchanged():
@@ -152,9 +152,9 @@ def test_loo_through_per_fold_fits_of_a_pipeline(fast_replicas):
 
 
 def test_replicas_chunked(monkeypatch, fast_replicas):
-    import skphotoz.model_selection as ms
+    import skphotoz.model_selection.out_of_fold as engine
 
-    monkeypatch.setattr(ms, "MAX_REPLICAS_PER_CALL", 8)
+    monkeypatch.setattr(engine, "MAX_REPLICAS_PER_CALL", 8)
     X, y, _, _ = make_joint_sample(20)
     oof = cross_val_predict_joint(tiny_model(epochs=1), X, y, cv="loo", random_state=0)
     assert [w.shape[1] for w in fast_replicas] == [7, 7, 6]
@@ -182,17 +182,17 @@ def test_replicas_option_errors():
     X, y, _, _ = make_joint_sample(20)
     with pytest.raises(ValueError, match="protocol='fixed'"):
         cross_val_predict_joint(tiny_model(protocol="paper"), X, y, cv=2, replicas=True)
-    with pytest.raises(ValueError, match="not a plain JointMorphZ"):
+    with pytest.raises(ValueError, match="does not declare replica_settings"):
         cross_val_predict_joint(linear_pair(), X, y, cv=2, replicas=True)
     with pytest.raises(ValueError, match="cv="):
         cross_val_predict_joint(linear_pair(), X, y, cv="kfold")
 
 
 # ------------------------------------------------------------- agreement
-def _split_metric_medians(replicas, n, n_splits, epochs):
+def _split_metric_medians(replicas, n, n_splits, epochs, trainer="keras"):
     X, y, _, _ = make_joint_sample(n, seed=1)
     result = bootstrap_evaluation(
-        tiny_model(epochs=epochs, random_state=None),
+        tiny_model(epochs=epochs, random_state=None, trainer=trainer),
         X,
         y,
         n_splits=n_splits,
@@ -215,7 +215,7 @@ def _medians_agree(a, b, metric):
 
 def test_replicas_agree_with_per_fold_fits():
     # Same data, same splits (same random_state), same epochs: only the
-    # training machinery differs.
+    # training machinery differs (per-fold fits by Keras' own loop).
     replicated = _split_metric_medians(True, 48, 5, 20)
     per_fold = _split_metric_medians(False, 48, 5, 20)
     for metric in ("mse", "binary_cross_entropy"):
@@ -223,10 +223,23 @@ def test_replicas_agree_with_per_fold_fits():
         assert agree, f"{metric} medians differ by {gap:.4f}"
 
 
+def test_compiled_single_fits_agree_with_keras_fits():
+    """Issue 13: the fast single-network trainer agrees with Keras' loop."""
+    compiled = _split_metric_medians(False, 48, 5, 20, trainer="compiled")
+    keras_loop = _split_metric_medians(False, 48, 5, 20, trainer="keras")
+    for metric in ("mse", "binary_cross_entropy"):
+        agree, gap = _medians_agree(compiled, keras_loop, metric)
+        assert agree, f"{metric} medians differ by {gap:.4f}"
+
+
 @pytest.mark.slow
 def test_replicas_agree_with_per_fold_fits_larger():
     replicated = _split_metric_medians(True, 90, 40, 100)
     per_fold = _split_metric_medians(False, 90, 40, 100)
+    compiled = _split_metric_medians(False, 90, 40, 100, trainer="compiled")
+    for metric in ("mse", "mae", "binary_cross_entropy", "roc_auc"):
+        agree, gap = _medians_agree(compiled, per_fold, metric)
+        assert agree, f"compiled vs Keras: {metric} medians differ by {gap:.4f}"
     for metric in ("mse", "mae", "binary_cross_entropy", "roc_auc"):
         agree, gap = _medians_agree(replicated, per_fold, metric)
         assert agree, f"{metric} medians differ by {gap:.4f}"

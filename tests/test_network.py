@@ -1,7 +1,8 @@
 import keras
 import pytest
 
-from skphotoz.nn.network import ARCHITECTURES, build_joint_network, sigmoid_learning_rate
+from skphotoz.nn.network import build_joint_network, sigmoid_learning_rate
+from skphotoz.nn.spec import ARCHITECTURES
 
 
 def _dense_units(model):

@@ -10,13 +10,13 @@ from skphotoz import JointMorphZ
 from skphotoz.metrics import outlier_fraction, residual_regression
 from skphotoz.reporting.html import (
     guess_r_band,
-    out_of_sample_predictions,
     outlier_counts,
     residual_table,
     type_statistics,
     write_report,
 )
 from skphotoz.reporting.plots import plot_data_distribution
+from skphotoz.reporting.run import out_of_sample_predictions
 
 from .conftest import TINY, make_joint_sample
 

@@ -1,5 +1,7 @@
 """Catalog prediction over dask partitions, and fold loops on a local dask cluster."""
 
+import sys
+
 import dask.dataframe as dd
 import joblib
 import numpy as np
@@ -10,10 +12,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skphotoz import JointMorphZ
-from skphotoz.catalogs.scaleout import predict_partitions
+from skphotoz.catalogs.predict import predict_partitions
 from skphotoz.model_selection import StratifiedTypeKFold
 
 from .conftest import TINY, make_joint_sample
+from .test_io import JointRule
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +81,23 @@ def test_bad_catalogs(fitted):
     dirty.loc[70, "mag_r"] = 99.0
     with pytest.raises(ValueError, match="mag_r: 1 row"):
         predict_partitions(model, dirty, chunksize=40).compute()
+
+
+def test_predict_joint_is_used_when_declared(fitted):
+    _, frame, _ = fitted
+    rule = JointRule().fit(frame)
+    out = predict_partitions(rule, frame, chunksize=40).compute()
+    assert list(out.columns) == [*frame.columns, "p_lt", "type", "z_phot"]
+    expected = rule.predict_joint(frame)
+    np.testing.assert_allclose(out["p_lt"], expected["p_late"])
+    np.testing.assert_array_equal(out["type"], expected["type"])
+    np.testing.assert_allclose(out["z_phot"], expected["z_phot"])
+
+
+def test_without_dask_the_error_names_the_extra(fitted, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.dataframe", None)  # as if dask were not installed
+    with pytest.raises(ImportError, match=r'pip install "skphotoz\[dask\]"'):
+        predict_partitions(fitted[0], fitted[1])
 
 
 def test_local_dask_cluster_runs_catalog_and_cross_validation(fitted):

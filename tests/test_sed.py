@@ -145,6 +145,10 @@ def test_missing_bands_are_left_out(templates, fitted):
     gappy[0, [0, 6]] = np.nan
     gappy[1, [1, 7]] = -99.0
     np.testing.assert_allclose(fitted.predict_redshift(gappy), 0.5)
+    # the rest of the catalogs' placeholder policy: 0 and |m| >= 90 are not magnitudes
+    gappy[0, [0, 6]] = 0.0, 99.99
+    gappy[1, [1, 7]] = -999.0, np.inf
+    np.testing.assert_allclose(fitted.predict_redshift(gappy), 0.5)
     with pytest.raises(ValueError, match="no valid magnitude"):
         fitted.predict(np.full((1, 8), np.nan))
 

@@ -26,6 +26,7 @@ JOINT_TARGET = "feeds a 1-D/1-column y; JointMorphZ needs the joint target [type
 EXPECTED_FAILED_CHECKS = {
     name: JOINT_TARGET
     for name in [
+        "check_class_weight_classifiers",
         "check_all_zero_sample_weights_error",
         "check_classifier_data_not_an_array",
         "check_classifiers_classes",
@@ -85,7 +86,8 @@ def test_tags_say_joint_classifier_and_regressor():
     assert tags.regressor_tags is not None and tags.classifier_tags is not None
     assert tags.target_tags.required and tags.target_tags.multi_output
     assert not tags.target_tags.single_output
-    assert not tags.input_tags.allow_nan
+    assert tags.input_tags.allow_nan  # missing bands are inputs by default
+    assert not JointMorphZ(missing_bands="error").__sklearn_tags__().input_tags.allow_nan
     assert not is_regressor(model)  # sklearn has one estimator_type: classifier wins
 
 

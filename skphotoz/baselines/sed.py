@@ -6,8 +6,9 @@ load_templates`` keeps working). The fit itself is written here because no
 pip library does it for many galaxies at once: desc-bpz's ``p_c_z_t`` /
 ``likelihood`` compute the same free-normalisation chi-square one galaxy at a
 time in a Python loop, and sedpy only does photometry. Here the chi-square is
-two matrix products over galaxies x (templates x redshifts), in float32 and
-in chunks of galaxies so memory stays bounded.
+two matrix products over galaxies x (templates x redshifts), in float64
+(the chi-square cancels; see ``_scan``) and in chunks of galaxies so memory
+stays bounded.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from skphotoz.baselines.templates import (
     madau_igm_transmission,
     template_magnitudes,
 )
-from skphotoz.validation import SENTINELS, joint_target_tags, split_targets, to_numeric_frame
+from skphotoz.catalogs.photometry import placeholder_mask
+from skphotoz.validation import joint_target_tags, split_targets, to_numeric_frame
 
 __all__ = [
     "BPZ_TEMPLATES",
@@ -101,8 +103,9 @@ def label_by_template(
     the elliptical, means early type). Each template is placed at the
     galaxy's spectroscopic redshift (linear interpolation of the synthetic
     magnitudes on a fine redshift grid) and fitted with a free normalisation;
-    missing bands (NaN or a sentinel) are left out of that galaxy's
-    chi-square.
+    missing bands (NaN, inf or a catalog placeholder: -99, 99, 0,
+    ``|m| >= 90``, :func:`~skphotoz.catalogs.photometry.placeholder_mask`)
+    are left out of that galaxy's chi-square.
 
     Parameters
     ----------
@@ -139,7 +142,7 @@ def label_by_template(
     ['ET', 'LT']
     """
     mags = np.array(magnitudes, dtype=float)
-    mags[np.isin(mags, SENTINELS)] = np.nan
+    mags[placeholder_mask(mags)] = np.nan
     redshift = np.asarray(redshift, dtype=float)
     if mags.ndim != 2 or mags.shape[1] != len(bands):
         raise ValueError(f"magnitudes must have shape (n, {len(bands)}); got {mags.shape}.")
@@ -174,7 +177,7 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
     Every galaxy is compared with every template at every redshift of a grid
     (optionally with Calzetti dust and mixtures of adjacent templates); the
     chi-square with a free normalisation is computed analytically,
-    vectorised over galaxies x templates x redshifts, in float32 and in
+    vectorised over galaxies x templates x redshifts, in float64 and in
     chunks of galaxies (memory stays bounded for any catalog size).
 
     By default (``prior="hdfn"``) the likelihood is multiplied by BPZ's HDF-N
@@ -235,7 +238,7 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         Numbers of elliptical and spiral templates at the start of the
         ordered list (the rest are irregular/starburst), for the prior.
     chunk_size : int or None, default=None
-        Galaxies per chunk; None keeps each float32 work array near 1 MB.
+        Galaxies per chunk; None keeps each work array near 1 MB.
         Results do not depend on it.
     n_jobs : int or None, default=None
         Threads over chunks in ``predict*`` (None: 1, as in joblib).
@@ -353,7 +356,10 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
                 + "."
             )
         mags = X[:, :n_bands].copy()
-        mags[np.isin(mags, SENTINELS) | ~np.isfinite(mags)] = np.nan
+        # The whole catalog policy, 0 included: these columns are AB magnitudes, one
+        # per filter curve, never indicators or colours, so a 0 can only be a
+        # placeholder, and a missing band is simply left out of the chi-square.
+        mags[placeholder_mask(mags)] = np.nan
         all_missing = np.isnan(mags).all(axis=1)
         if all_missing.any():
             raise ValueError(
@@ -432,7 +438,7 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         flat = np.full((1,) + per_model.shape[1:], 1.0 / per_model[0].size)
         prior = np.concatenate([per_model, flat]).transpose(0, 2, 1)  # (m, models, z)
         with np.errstate(divide="ignore"):  # BPZ zeroes the prior's far tails
-            self.log_prior_table_ = np.log(prior.reshape(len(prior), -1)).astype(np.float32)
+            self.log_prior_table_ = np.log(prior.reshape(len(prior), -1))
 
     def _fit_at_redshift(self, mags, errors, redshift):
         """Best model magnitudes (scaled) of each galaxy at a known redshift."""
@@ -456,12 +462,12 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
     def _chunk_rows(self, n_columns):
         if self.chunk_size is not None:
             return int(self.chunk_size)
-        return max(1, (1 << 20) // (4 * n_columns))  # ~1 MB work arrays stay in cache: fastest
+        return max(1, (1 << 20) // (8 * n_columns))  # ~1 MB work arrays stay in cache: fastest
 
     def _scan(self, X, proba=True, pdf=False):
         """One pass over the galaxies, chunk by chunk: best model and z, P(ET), p(z).
 
-        For each chunk the chi-square (c, models x z) is two float32 matrix
+        For each chunk the chi-square (c, models x z) is two float64 matrix
         products, then turned in place into the likelihood (times the
         prior); every output is a reduction of that one array. Chunks run in
         ``n_jobs`` threads with single-threaded BLAS: with only 8 bands the
@@ -476,7 +482,7 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         mags = mags - self.zero_point_offsets_
         n_models, n_z, n_bands = self.model_magnitudes_.shape
         model = 10 ** (-0.4 * self.model_magnitudes_.reshape(-1, n_bands))  # inf mag -> 0
-        model_t = np.ascontiguousarray((model / model.max()).T, dtype=np.float32)
+        model_t = np.ascontiguousarray((model / model.max()).T, dtype=np.float64)
         # Fluxes relative to each galaxy's brightest band: the free scale absorbs it, and
         # float32 stays far from overflow (raw inverse flux variances reach 1e22).
         # Bands more than 20 mag below the brightest (non-detections either way) are held
@@ -498,13 +504,17 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
             pdf=np.empty((n, n_z)) if pdf else None,
         )
         data = Bunch(
-            fw=(flux * weight * np.sqrt(0.5)).astype(np.float32),
-            ff=(0.5 * np.einsum("nb,nb,nb->n", flux, flux, weight)).astype(np.float32)[:, None],
-            weight=weight.astype(np.float32),
+            # Float64: -chi2/2 = (f.w.m)^2 / (w.m^2) - f.w.f cancels where the fit is
+            # good, and both terms reach ~1e6 for bright galaxies with small errors.
+            # In float32 the round-off left (~0.1 in chi2) depended on how BLAS
+            # split each product, so probabilities changed with the chunk size.
+            fw=flux * weight * np.sqrt(0.5),
+            ff=(0.5 * np.einsum("nb,nb,nb->n", flux, flux, weight))[:, None],
+            weight=weight.astype(np.float64),
             prior_row=prior_row,
             model_t=model_t,
             # Floored so a model dark in all of a galaxy's bands gets chi2 = ff (as BPZ), not 0/0.
-            model_sq_t=np.maximum(model_t * model_t, np.float32(1e-30)),
+            model_sq_t=np.maximum(model_t * model_t, 1e-30),
         )
         step = self._chunk_rows(n_models * n_z)
         with threadpool_limits(1, user_api="blas"):
@@ -534,10 +544,10 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         cube = like.reshape(c, n_models, n_z)
         # Sums as products with ones: BLAS reduces 5-10x faster than ndarray.sum here.
         if out.p_early is not None:
-            per_model = cube @ np.ones(n_z, dtype=np.float32)
+            per_model = cube @ np.ones(n_z)
             out.p_early[rows] = per_model[:, self.early_type_].sum(axis=1) / per_model.sum(axis=1)
         if data.prior_row is not None or out.pdf is not None:
-            z_like = np.matmul(np.ones((1, n_models), dtype=np.float32), cube)[:, 0]
+            z_like = np.matmul(np.ones((1, n_models)), cube)[:, 0]
         if data.prior_row is not None:  # BPZ: mode of p(z), then the most probable model there
             z_best = np.argmax(z_like, axis=1)
             model_best = np.argmax(cube[np.arange(c), :, z_best], axis=1)

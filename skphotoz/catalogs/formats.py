@@ -1,41 +1,43 @@
 """Survey catalogs in and out: FITS, VOTable, ECSV, CSV and parquet.
 
 Reading and writing go through astropy.table, pandas and pyarrow. What they
-do not do, and this module adds: picking band columns by name or glob,
-turning fluxes, maggies or nanomaggies into AB magnitudes, treating the
-catalog sentinels (-99, 99, 0) as missing, and reading a labelled training
-catalog. Vector columns (e.g. CNOC2's ``UBVRI`` with shape (n, 5)) become one
-column per element, ``UBVRI_0`` ... ``UBVRI_4``, because pandas and parquet
-hold only scalar columns.
+do not do, and this module adds: vector columns (e.g. CNOC2's ``UBVRI`` with
+shape (n, 5)) become one column per element, ``UBVRI_0`` ... ``UBVRI_4``,
+because pandas and parquet hold only scalar columns; and :class:`ChunkWriter`
+appends chunks to one output file, so a catalog of any size is written in
+bounded memory.
 
-Saving a model with its bands and predicting a catalog chunk by chunk live in
-:mod:`skphotoz.catalogs.model_file`; their names are also reachable from here.
+Band columns, flux units and sentinels are
+:mod:`skphotoz.catalogs.photometry`; labelled training catalogs are
+:mod:`skphotoz.catalogs.training`; prediction is
+:mod:`skphotoz.catalogs.predict`.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import io
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-#: Values read as "not observed / not detected" in magnitude columns.
-MAGNITUDE_SENTINELS = (-99.0, 99.0, 0.0)
-#: Magnitudes this far from zero are placeholders too (99.99 in CNOC2, 999...).
-SENTINEL_LIMIT = 90.0
+# MAGNITUDE_SENTINELS and UNITS are defined in photometry; they are imported
+# here as well because the CLI reads them from this module.
+from skphotoz.catalogs.photometry import MAGNITUDE_SENTINELS, UNITS, require_columns
 
-#: AB zero points: mag = ZP - 2.5 log10(flux) for each flux unit.
-FLUX_ZERO_POINTS = {
-    "maggies": 0.0,
-    "nanomaggies": 22.5,
-    "jy": 8.90,  # 3631 Jy = AB 0
-    "mjy": 16.40,
-    "ujy": 23.90,
-    "njy": 31.40,
-}
-UNITS = ("mag", *FLUX_ZERO_POINTS)
+__all__ = [
+    "MAGNITUDE_SENTINELS",
+    "UNITS",
+    "ChunkWriter",
+    "catalog_format",
+    "count_rows",
+    "declared_string_widths",
+    "is_text_column",
+    "iter_catalog",
+    "read_catalog",
+    "write_catalog",
+]
 
 _FORMATS = {
     ".fits": "fits",
@@ -50,7 +52,6 @@ _FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-_MAG_PER_LN = 2.5 / np.log(10)
 
 
 def catalog_format(path, format=None):
@@ -128,7 +129,29 @@ def read_catalog(path, *, columns=None, format=None):
 
 
 def count_rows(path, format=None):
-    """Number of rows from the file header (FITS, parquet), or None when unknown cheaply."""
+    """Number of rows from the file header (FITS, parquet), or None when unknown cheaply.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The catalog.
+    format : str, optional
+        Override the format guessed from the suffix.
+
+    Returns
+    -------
+    int or None
+        None for CSV, VOTable and ECSV, which would have to be read to count.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, os
+    >>> from skphotoz.catalogs.formats import count_rows, write_catalog
+    >>> path = os.path.join(tempfile.mkdtemp(), "cat.parquet")
+    >>> write_catalog(pd.DataFrame({"r": [20.0, 21.0, 22.0]}), path)
+    >>> count_rows(path)
+    3
+    """
     fmt = catalog_format(path, format)
     if fmt == "fits":
         from astropy.io import fits
@@ -154,13 +177,27 @@ def iter_catalog(path, *, chunk_size=100_000, columns=None, format=None):
     Parameters
     ----------
     path : str or path-like
+        FITS (first table HDU), VOTable, ECSV, CSV or parquet file.
     chunk_size : int, default=100000
+        Rows per chunk (the last one may be shorter).
     columns : list of str, optional
+        Keep only these columns (after vector columns are split).
     format : str, optional
+        Override the format guessed from the suffix.
 
     Yields
     ------
     pandas.DataFrame
+        The next ``chunk_size`` rows, in file order.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, os
+    >>> from skphotoz.catalogs.formats import iter_catalog, write_catalog
+    >>> path = os.path.join(tempfile.mkdtemp(), "cat.csv")
+    >>> write_catalog(pd.DataFrame({"r": range(5)}), path)
+    >>> [len(chunk) for chunk in iter_catalog(path, chunk_size=2)]
+    [2, 2, 1]
     """
     fmt = catalog_format(path, format)
     if not Path(path).exists():
@@ -184,21 +221,25 @@ def iter_catalog(path, *, chunk_size=100_000, columns=None, format=None):
     for start in range(0, max(len(table), 1), chunk_size):
         frame = _flatten_table(table[start : start + chunk_size])
         if columns is not None:
-            _require_columns(frame.columns, columns, path)
+            require_columns(frame.columns, columns, path)
             frame = frame[list(columns)]
         yield frame
 
 
-def _require_columns(available, wanted, path):
-    missing = [c for c in wanted if c not in available]
-    if missing:
-        raise ValueError(
-            f"Column(s) {missing} not found in {str(path)!r}; it has {list(available)}."
-        )
-
-
 def write_catalog(frame, path, *, format=None, overwrite=False):
     """Write a DataFrame as FITS, VOTable, ECSV, CSV or parquet (chosen by suffix).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Scalar columns; text columns become fixed-width strings in FITS and
+        VOTable.
+    path : str or path-like
+        The output file.
+    format : str, optional
+        Override the format guessed from the suffix.
+    overwrite : bool, default=False
+        Replace an existing file instead of raising FileExistsError.
 
     Examples
     --------
@@ -233,289 +274,207 @@ def _fixed_width_strings(frame):
 
 
 def is_text_column(series):
-    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
-
-
-# --------------------------------------------------------------- band columns
-def select_bands(columns, bands):
-    """Resolve band names or glob patterns against catalog columns, in the given order.
-
-    Each entry of ``bands`` is an exact column name, a glob (``"MAG_*"``,
-    ``"mag_[ugriz]"``), or the name of a vector column split by
-    :func:`read_catalog` (``"UBVRI"`` -> ``UBVRI_0`` ... ``UBVRI_4``).
-
-    Raises
-    ------
-    ValueError
-        Naming every entry that matched no column, with the columns available.
+    """True for a column of strings (object or pandas string dtype).
 
     Examples
     --------
-    >>> from skphotoz.catalogs.formats import select_bands
-    >>> select_bands(["id", "mag_u", "mag_g", "magerr_u", "Z"], ["mag_*"])
-    ['mag_u', 'mag_g']
-    >>> select_bands(["UBVRI_0", "UBVRI_1", "Z"], ["UBVRI"])
-    ['UBVRI_0', 'UBVRI_1']
+    >>> import pandas as pd
+    >>> from skphotoz.catalogs.formats import is_text_column
+    >>> is_text_column(pd.Series(["gal1"])), is_text_column(pd.Series([1.5]))
+    (True, False)
     """
-    columns = [str(c) for c in columns]
-    chosen, unmatched = [], []
-    for entry in bands:
-        entry = str(entry).strip()
-        if entry in columns:
-            matches = [entry]
+    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+
+
+class ChunkWriter:
+    """Append DataFrame chunks to one output file in bounded memory.
+
+    Parquet uses pyarrow's ParquetWriter, CSV appends, FITS streams rows
+    after a header sized for ``n_rows`` (astropy's StreamingHDU). VOTable and
+    ECSV cannot be appended to, so their chunks are collected and written at
+    the end (memory grows with the catalog: prefer FITS or parquet for big
+    ones).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output file; its suffix chooses the format.
+    n_rows : int or None
+        Rows that will be written in all. FITS streams only when it is known,
+        because the header that states it comes first.
+    format : str, optional
+        Override the format guessed from the suffix.
+    overwrite : bool, default=False
+        Replace an existing file instead of raising FileExistsError.
+    string_widths : dict, optional
+        ``{column: width}`` for FITS string columns, e.g. the input's
+        (:func:`declared_string_widths`); other string columns get twice the
+        width of the first chunk (at least 16, 64 for ``predict_flag``).
+
+    Attributes
+    ----------
+    written : int
+        Rows written so far.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, os
+    >>> from skphotoz.catalogs.formats import ChunkWriter, read_catalog
+    >>> path = os.path.join(tempfile.mkdtemp(), "out.fits")
+    >>> writer = ChunkWriter(path, n_rows=3)
+    >>> writer.write(pd.DataFrame({"id": [1, 2], "flag": ["", "missing:u"]}))
+    >>> writer.write(pd.DataFrame({"id": [3], "flag": [""]}))
+    >>> writer.close()
+    >>> read_catalog(path)["id"].tolist()
+    [1, 2, 3]
+    """
+
+    def __init__(self, path, n_rows, format=None, overwrite=False, string_widths=None):
+        self.path = Path(path)
+        self.format = catalog_format(self.path, format)
+        if self.path.exists() and not overwrite:
+            raise FileExistsError(f"{self.path} exists; pass overwrite=True (CLI: --overwrite).")
+        if self.path.exists():
+            self.path.unlink()
+        self.n_rows, self.written, self._held = n_rows, 0, []
+        self._writer = self._widths = self._row_dtype = None
+        self._declared = dict(string_widths or {})
+        if self.format == "fits" and n_rows is None:
+            self._streaming = False
         else:
-            matches = [c for c in columns if fnmatch.fnmatchcase(c, entry)]
-            if not matches:
-                vector = re.compile(re.escape(entry) + r"_(\d+)$")
-                matches = sorted(
-                    (c for c in columns if vector.match(c)),
-                    key=lambda c: int(vector.match(c).group(1)),
-                )
-        if not matches:
-            unmatched.append(entry)
-        chosen += [m for m in matches if m not in chosen]
-    if unmatched:
-        raise ValueError(
-            f"Band(s) {unmatched} match no column of the catalog. Columns available: {columns}."
-        )
-    return chosen
+            self._streaming = self.format in ("fits", "parquet", "csv")
+
+    def write(self, frame):
+        """Append ``frame``; its columns must be those of the first chunk."""
+        if not self._streaming:
+            self._held.append(frame)
+        elif self.format == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self.path, table.schema)
+            self._writer.write_table(table.cast(self._writer.schema))
+        elif self.format == "csv":
+            frame.to_csv(self.path, mode="a", header=self.written == 0, index=False)
+        else:
+            self._write_fits(frame)
+        self.written += len(frame)
+
+    def _write_fits(self, frame):
+        from astropy.io import fits
+        from astropy.table import Table
+
+        strings = [c for c in frame.columns if is_text_column(frame[c])]
+        text = {c: frame[c].fillna("").astype(str) for c in strings}
+        lengths = {c: int(v.str.len().max() or 1) if len(v) else 1 for c, v in text.items()}
+        if self._widths is None:
+            # FITS string widths are fixed in the header, before later chunks are seen:
+            # the input's declared widths, else room to spare over the first chunk.
+            self._widths = {
+                c: self._declared.get(c) or max(2 * n, 64 if c == "predict_flag" else 16)
+                for c, n in lengths.items()
+            }
+        columns = {}
+        for c in frame.columns:
+            if c in self._widths:
+                if lengths[c] > self._widths[c]:
+                    raise ValueError(
+                        f"Column {c!r} holds strings longer ({lengths[c]}) than in the first "
+                        f"chunk ({self._widths[c]}); write parquet or CSV instead."
+                    )
+                columns[c] = text[c].to_numpy(dtype=f"U{self._widths[c]}")
+            else:
+                columns[c] = frame[c].to_numpy()
+        if self._writer is None:
+            header = fits.table_to_hdu(Table({c: v[:1] for c, v in columns.items()})).header
+            header["NAXIS2"] = self.n_rows
+            self._writer = fits.StreamingHDU(self.path, header)
+            self._row_dtype = _fits_row_dtype(header)
+        if self._row_dtype is not None:
+            # Packing the big-endian records with numpy is ~10x faster than astropy's
+            # per-chunk table conversion (its ASCII encoding of strings dominates).
+            rows = np.empty(len(frame), dtype=self._row_dtype)
+            for c, values in columns.items():
+                rows[c] = values
+            self._writer.write(rows.view(np.uint8))
+            return
+        # Column types numpy cannot pack directly (booleans, scaled or unsigned ints):
+        # the rows in FITS byte layout as astropy writes them.
+        hdu = fits.table_to_hdu(Table(columns))
+        buffer = io.BytesIO()
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buffer)
+        start = 2880 + len(hdu.header.tostring())  # an empty primary HDU is one block
+        rows = buffer.getvalue()[start : start + hdu.header["NAXIS1"] * len(frame)]
+        self._writer.write(np.frombuffer(rows, dtype=np.uint8))
+
+    def close(self):
+        """Finish the file; raise RuntimeError if fewer or more than ``n_rows`` were written."""
+        if self._held:
+            write_catalog(pd.concat(self._held, ignore_index=True), self.path, format=self.format)
+        elif self._writer is not None:
+            self._writer.close()
+        if self._streaming and self.n_rows is not None and self.written != self.n_rows:
+            raise RuntimeError(
+                f"Wrote {self.written} rows but the catalog header announced {self.n_rows}."
+            )
 
 
-def find_error_columns(columns, bands):
-    """Guess the error (or inverse-variance) column of each band from common naming styles.
+_FITS_TYPES = {"D": ">f8", "E": ">f4", "K": ">i8", "J": ">i4", "I": ">i2", "B": "u1"}
 
-    Recognised: ``{b}_err``, ``{b}err``, ``{b}_error``, ``e_{b}``, ``err_{b}``,
-    ``d{b}``, ``{b}_sig``, ``magerr_{x}`` for ``mag_{x}``, and inverse
-    variances ``{b}_ivar`` (also ``NAME_IVAR_j`` for a split vector column
-    ``NAME_j``). Case-insensitive.
+
+def _fits_row_dtype(header):
+    """numpy dtype of one binary-table row, or None when a column needs astropy."""
+    fields = []
+    for j in range(1, header["TFIELDS"] + 1):
+        if any(f"{key}{j}" in header for key in ("TZERO", "TSCAL", "TNULL", "TDIM")):
+            return None
+        match = re.fullmatch(r"(\d*)([A-Z])", header[f"TFORM{j}"].strip())
+        if match is None:
+            return None
+        repeat, code = int(match.group(1) or 1), match.group(2)
+        if code == "A":
+            fields.append((header[f"TTYPE{j}"], f"S{repeat}"))
+        elif code in _FITS_TYPES and repeat == 1:
+            fields.append((header[f"TTYPE{j}"], _FITS_TYPES[code]))
+        else:
+            return None
+    return np.dtype(fields)
+
+
+def declared_string_widths(path, format=None):
+    """Declared widths of the string columns of a FITS table (other formats: none).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The catalog.
+    format : str, optional
+        Override the format guessed from the suffix.
 
     Returns
     -------
     dict
-        ``{band: (column, kind)}`` with kind ``"sigma"`` or ``"ivar"``, for the
-        bands that have one.
+        ``{column: width in characters}``; empty for formats other than FITS.
 
     Examples
     --------
-    >>> from skphotoz.catalogs.formats import find_error_columns
-    >>> find_error_columns(["mag_r", "magerr_r", "UBVRI_0", "UBVRI_IVAR_0"], ["mag_r", "UBVRI_0"])
-    {'mag_r': ('magerr_r', 'sigma'), 'UBVRI_0': ('UBVRI_IVAR_0', 'ivar')}
+    >>> import pandas as pd, tempfile, os
+    >>> from skphotoz.catalogs.formats import declared_string_widths, write_catalog
+    >>> path = os.path.join(tempfile.mkdtemp(), "cat.fits")
+    >>> write_catalog(pd.DataFrame({"name": ["gal1", "gal22"], "r": [20.0, 21.0]}), path)
+    >>> declared_string_widths(path)
+    {'name': 5}
     """
-    lookup = {str(c).lower(): str(c) for c in columns}
-    found = {}
-    for band in bands:
-        b = band.lower()
-        sigma = [f"{b}_err", f"{b}err", f"{b}_error", f"e_{b}", f"err_{b}", f"d{b}", f"{b}_sig"]
-        ivar = [f"{b}_ivar"]
-        if b.startswith("mag_"):
-            sigma.append("magerr_" + b[4:])
-        vector = re.match(r"(.*)_(\d+)$", b)
-        if vector:
-            base, j = vector.groups()
-            sigma += [f"{base}_err_{j}", f"{base}err_{j}"]
-            ivar.append(f"{base}_ivar_{j}")
-        for kind, names in (("sigma", sigma), ("ivar", ivar)):
-            hit = next((lookup[n] for n in names if n in lookup), None)
-            if hit is not None and band not in found:
-                found[band] = (hit, kind)
-    return found
+    if catalog_format(path, format) != "fits":
+        return {}
+    from astropy.io import fits
 
-
-def to_ab_magnitudes(values, unit="mag", *, errors=None, error_kind="sigma", sentinels=None):
-    """Convert a band block to AB magnitudes, with missing values as NaN.
-
-    Parameters
-    ----------
-    values : array-like of shape (n, n_bands)
-        Magnitudes or fluxes.
-    unit : {"mag", "maggies", "nanomaggies", "jy", "mjy", "ujy", "njy"}
-        ``"mag"`` means AB (or whatever system the training used) magnitudes.
-        Fluxes use mag = ZP - 2.5 log10(f) with ZP 0 (maggies), 22.5
-        (nanomaggies), 8.90 (Jy), 16.40 (mJy), 23.90 (uJy), 31.40 (nJy).
-    errors : array-like of shape (n, n_bands), optional
-        1-sigma errors (or inverse variances with ``error_kind="ivar"``) in the
-        unit of ``values``.
-    sentinels : tuple of float, optional
-        Magnitude values meaning "not observed"; default
-        :data:`MAGNITUDE_SENTINELS` (-99, 99, 0). Magnitudes with
-        ``|m| >= 90`` (99.99, 999, ...) and non-positive fluxes are always
-        missing.
-
-    Returns
-    -------
-    magnitudes : ndarray of shape (n, n_bands)
-    magnitude_errors : ndarray or None
-        Propagated: sigma_m = 2.5 / ln(10) * sigma_f / f for fluxes.
-
-    Examples
-    --------
-    >>> from skphotoz.catalogs.formats import to_ab_magnitudes
-    >>> mags, _ = to_ab_magnitudes([[1.0, 1e-8], [100.0, 0.0]], unit="nanomaggies")
-    >>> mags.round(3).tolist()
-    [[22.5, 42.5], [17.5, nan]]
-    """
-    if unit not in UNITS:
-        raise ValueError(f"Unknown unit {unit!r}; use one of {list(UNITS)}.")
-    values = np.array(values, dtype=np.float64, ndmin=2)
-    err = None if errors is None else np.array(errors, dtype=np.float64, ndmin=2)
-    if err is not None and err.shape != values.shape:
-        raise ValueError(f"errors have shape {err.shape} but values have {values.shape}.")
-    if err is not None and error_kind == "ivar":
-        with np.errstate(divide="ignore"):
-            err = np.where(err > 0, 1.0 / np.sqrt(np.abs(err)), np.nan)
-    elif err is not None and error_kind != "sigma":
-        raise ValueError(f"error_kind must be 'sigma' or 'ivar'; got {error_kind!r}.")
-    if unit == "mag":
-        sentinels = MAGNITUDE_SENTINELS if sentinels is None else tuple(sentinels)
-        missing = ~np.isfinite(values) | np.isin(values, np.asarray(sentinels, dtype=float))
-        with np.errstate(invalid="ignore"):
-            missing |= np.abs(values) >= SENTINEL_LIMIT
-        mags = np.where(missing, np.nan, values)
-        if err is not None:
-            err = np.where(missing | ~(err > 0), np.nan, err)
-        return mags, err
-    good = np.isfinite(values) & (values > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mags = np.where(good, FLUX_ZERO_POINTS[unit] - 2.5 * np.log10(values), np.nan)
-        if err is not None:
-            err = np.where(good & (err > 0), _MAG_PER_LN * err / values, np.nan)
-    return mags, err
-
-
-def catalog_magnitudes(frame, bands, unit="mag", sentinels=None):
-    """AB magnitudes of the band columns of a catalog DataFrame, missing as NaN.
-
-    Returns
-    -------
-    DataFrame with one column per band, index as ``frame``.
-    """
-    _require_columns(frame.columns, bands, "the catalog")
-    non_numeric = [b for b in bands if not pd.api.types.is_numeric_dtype(frame[b])]
-    if non_numeric:
-        raise ValueError(f"Band column(s) {non_numeric} are not numeric.")
-    mags, _ = to_ab_magnitudes(frame[bands].to_numpy(dtype=float), unit, sentinels=sentinels)
-    return pd.DataFrame(mags, columns=list(bands), index=frame.index)
-
-
-def missing_band_flags(magnitudes, prefix="missing"):
-    """One string per row: "" when every band is present, else ``"missing:u,z"``."""
-    missing = magnitudes.isna().to_numpy()
-    names = np.asarray(magnitudes.columns, dtype=str)
-    flags = np.full(len(missing), "", dtype=object)
-    for i in np.flatnonzero(missing.any(axis=1)):  # only the few incomplete rows
-        flags[i] = f"{prefix}:" + ",".join(names[missing[i]])
-    return flags
-
-
-# ------------------------------------------------------------ training catalogs
-def _parse_values(values, numeric):
-    if values is None:
-        return None
-    if isinstance(values, str):
-        values = [v for v in values.split(",") if v.strip()]
-    out = []
-    for v in values:
-        try:
-            out.append(float(v) if numeric else str(v).strip())
-        except ValueError as exc:
-            raise ValueError(f"Type value {v!r} is not a number, but the type column is.") from exc
-    return out
-
-
-def early_late_labels(values, et_values=None, lt_values=None):
-    """Map a catalog's type column to "ET" / "LT"; values in neither map to None.
-
-    Parameters
-    ----------
-    values : array-like
-        The catalog's type column (strings or numbers).
-    et_values : sequence or comma-separated str, optional
-        Values meaning early type. Without it the column must already hold
-        exactly two classes: ``ET``/``LT`` or ``0``/``1`` (0 = early type).
-    lt_values : sequence or comma-separated str, optional
-        Values meaning late type; default every value not in ``et_values``.
-
-    Examples
-    --------
-    >>> from skphotoz.catalogs.formats import early_late_labels
-    >>> early_late_labels([2.0, 4.0, 5.0, 6.0], et_values="2", lt_values="4,5").tolist()
-    ['ET', 'LT', 'LT', None]
-    """
-    values = pd.Series(np.asarray(values))
-    numeric = pd.api.types.is_numeric_dtype(values)
-    if not numeric:
-        values = values.astype(str).str.strip()
-    et, lt = _parse_values(et_values, numeric), _parse_values(lt_values, numeric)
-    if et is None:
-        distinct = sorted(values.dropna().unique().tolist())
-        if numeric and set(distinct) <= {0, 1}:
-            et, lt = [0], [1]
-        elif not numeric and set(distinct) <= {"ET", "LT"}:
-            et, lt = ["ET"], ["LT"]
-        else:
-            shown = distinct[:20]
-            raise ValueError(
-                f"The type column holds {len(distinct)} distinct value(s) {shown}; say which "
-                "mean early type with et_values (CLI: --et-values, e.g. --et-values 2) and, "
-                "if some are neither, which mean late type (--lt-values 4,5)."
-            )
-    early = values.isin(et).to_numpy()
-    late = values.isin(lt).to_numpy() if lt is not None else ~early & values.notna().to_numpy()
-    overlap = early & late
-    if overlap.any():
-        raise ValueError(f"Value(s) {sorted(set(values[overlap]))} are listed as both ET and LT.")
-    return np.where(early, "ET", np.where(late, "LT", None)).astype(object)
-
-
-def read_training_catalog(
-    path,
-    bands,
-    type_column,
-    redshift_column,
-    *,
-    et_values=None,
-    lt_values=None,
-    unit="mag",
-    sentinels=None,
-    keep_missing_bands=False,
-):
-    """Read a labelled catalog for training: magnitudes, joint target and what was left out.
-
-    Rows are left out, and counted, when the type maps to neither ET nor LT
-    (:func:`early_late_labels`), the redshift is missing or negative, or a
-    band is missing (unless ``keep_missing_bands``, for a model that imputes).
-
-    Returns
-    -------
-    Bunch
-        ``X`` (DataFrame of magnitudes, NaN = missing), ``y`` (DataFrame with
-        ``type`` "ET"/"LT" and ``redshift``), ``rows`` (catalog row numbers
-        kept), ``frame`` (the whole catalog), ``bands`` and ``dropped``
-        (dict reason -> count).
-    """
-    from sklearn.utils import Bunch
-
-    frame = read_catalog(path)
-    band_columns = select_bands(frame.columns, bands)
-    _require_columns(frame.columns, [type_column, redshift_column], path)
-    X = catalog_magnitudes(frame, band_columns, unit, sentinels)
-    types = early_late_labels(frame[type_column], et_values, lt_values)
-    redshift = pd.to_numeric(frame[redshift_column], errors="coerce").to_numpy(dtype=float)
-    bad_type = pd.isna(types)
-    bad_z = ~np.isfinite(redshift) | (redshift < 0) | np.isin(redshift, [-99.0, 99.0])
-    bad_band = X.isna().any(axis=1).to_numpy() & (not keep_missing_bands)
-    dropped = {
-        f"type value in neither ET nor LT list (column {type_column})": int(bad_type.sum()),
-        f"missing or negative redshift (column {redshift_column})": int((bad_z & ~bad_type).sum()),
-        "missing band(s)": int((bad_band & ~bad_z & ~bad_type).sum()),
-    }
-    keep = ~(bad_type | bad_z | bad_band)
-    y = pd.DataFrame({"type": types[keep].astype(str), "redshift": redshift[keep]})
-    return Bunch(
-        X=X[keep].reset_index(drop=True),
-        y=y,
-        rows=np.flatnonzero(keep),
-        frame=frame,
-        bands=band_columns,
-        dropped={k: v for k, v in dropped.items() if v},
-    )
+    with fits.open(path, memmap=True) as hdul:
+        hdu = next(h for h in hdul if isinstance(h, fits.BinTableHDU | fits.TableHDU))
+        return {
+            c.name: int(c.dtype.itemsize)
+            for c in hdu.columns
+            if hdu.columns.dtype[c.name].kind in "SU"
+        }

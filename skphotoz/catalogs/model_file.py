@@ -1,46 +1,139 @@
-"""Saved models and whole-catalog prediction.
+"""Saved models: a fitted estimator with the bands, unit and sentinels it was trained on.
 
 A fitted model is saved with the band columns, flux unit and sentinels it was
-trained with (:func:`save_model`), so that :func:`predict_catalog` applies the
-same conversion to a new catalog, refuses one without those bands, and
-predicts it chunk by chunk: millions of rows run in bounded memory. Rows with
-a missing band are flagged, not dropped. Reading and writing the catalogs
-themselves is :mod:`skphotoz.catalogs.formats`.
+trained with (:func:`save_model`), so that
+:func:`~skphotoz.catalogs.predict.predict_catalog` applies the same
+conversion to a new catalog and refuses one without those bands.
+
+The ``.skz`` file holds no pickled code. It is a zip archive (format
+:data:`FORMAT_VERSION`) with two members:
+
+``metadata.json``
+    ``format``, ``skphotoz_version``, ``created`` (UTC), ``bands``, ``unit``,
+    ``sentinels``, ``type_labels``, ``metadata`` (what the caller added, as
+    JSON) and ``payload``: the model member's name, the library that wrote
+    it and the SHA-256 of its bytes.
+``model.skops``
+    The estimator, written by `skops <https://skops.readthedocs.io>`_
+    (:func:`skops.io.dumps`): a JSON description of the objects and their
+    NumPy arrays. The Keras network is stored as its weight arrays and
+    rebuilt from the estimator's parameters on loading.
+
+:func:`load_model` checks, in this order, that the file is a zip archive with
+``metadata.json``, that its format is the one this build reads, that the
+model's checksum matches, and only then builds the model, allowing no type
+beyond scikit-learn's, NumPy's and :data:`TRUSTED_TYPES`: a file that names
+any other (a function to call, a class of another package) is refused before
+anything in it is built.
+
+Format 1, written by skphotoz before this format existed, was a joblib
+pickle of a dict; unpickling runs whatever code the file holds, so
+:func:`load_model` reads it only when asked to with ``allow_pickle=True``.
+``FORMAT_VERSION`` goes up whenever the layout changes in a way an older
+build cannot read; a build reads its own format only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import os
 import re
+import uuid
+import zipfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from skphotoz.catalogs.formats import (
-    MAGNITUDE_SENTINELS,
-    catalog_format,
-    catalog_magnitudes,
-    count_rows,
-    is_text_column,
-    iter_catalog,
-    missing_band_flags,
-    write_catalog,
+from skphotoz.catalogs.photometry import MAGNITUDE_SENTINELS
+
+#: The ``.skz`` layout this build writes and reads (1 was a joblib pickle).
+FORMAT_VERSION = 2
+
+#: Types a model file may hold beyond those skops trusts by default (scikit-learn's
+#: estimators, NumPy arrays, Python builtins). The list is what
+#: ``skops.io.get_untrusted_types`` reports for the models ``skphotoz fit`` saves
+#: (JointMorphZ, ReplicaEnsemble, an imputing Pipeline, YoudenThresholdCV), each
+#: checked: the skphotoz classes hold parameters and arrays, and their
+#: ``__setstate__`` only rebuilds the network from its weights (and the coverage
+#: KD-tree from its points); ``numpy.dtype`` is SimpleImputer's fitted dtype, which
+#: skops stores as an empty ``.npy`` array.
+TRUSTED_TYPES = (
+    "numpy.dtype",
+    "skphotoz.nn.coverage.TrainingCoverage",
+    "skphotoz.nn.ensemble.ReplicaEnsemble",
+    "skphotoz.nn.estimator.JointMorphZ",
+    "skphotoz.thresholding.YoudenThreshold",
+    "skphotoz.thresholding.YoudenThresholdCV",
 )
 
-#: Columns added by :func:`predict_catalog`.
-PREDICTION_COLUMNS = ("p_lt", "type", "z_phot", "p_lt_err", "z_phot_err", "predict_flag")
+_METADATA = "metadata.json"
+_PAYLOAD = "model.skops"
+# Keys of metadata.json; save_model's extra metadata goes under "metadata".
+_HEADER_KEYS = (
+    "format",
+    "skphotoz_version",
+    "created",
+    "bands",
+    "unit",
+    "sentinels",
+    "type_labels",
+    "metadata",
+    "payload",
+)
+_REFIT = "refit it with `skphotoz fit`"
+
+
+def _json_value(value):
+    """json.dumps' fallback: NumPy scalars and arrays, paths; anything else is refused."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"{type(value).__name__} {value!r} is not a JSON value")
 
 
 def save_model(path, estimator, bands, *, unit="mag", sentinels=None, **metadata):
     """Save a fitted model with what ``predict`` needs to use it on a new catalog.
 
-    The ``.skz`` file is a joblib pickle of a dict: the estimator (a
-    JointMorphZ, a Pipeline ending in one, or a ReplicaEnsemble), the band
-    columns in training order, the flux unit and sentinels, the type labels,
-    the skphotoz version and any extra ``metadata``. Like any pickle, load
-    only files you trust.
+    Writes a ``.skz`` file (see the module's description): the estimator as
+    skops JSON and arrays, no pickled code, and beside it ``metadata.json``
+    with the band columns in training order, the flux unit and sentinels, the
+    type labels, the skphotoz version, the time and any extra ``metadata``.
+    The file is written next to ``path`` and renamed into place, so a failure
+    never leaves half a model; an existing ``path`` is replaced.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.skz`` file to write.
+    estimator : fitted estimator
+        What :func:`~skphotoz.catalogs.predict.predict_catalog` will call:
+        JointMorphZ, ReplicaEnsemble, YoudenThresholdCV, a Pipeline of
+        scikit-learn steps ending in one, or any scikit-learn estimator.
+    bands : list of str
+        The catalog band columns the estimator was fitted on, in order.
+    unit : str, default="mag"
+        Unit of those columns (:data:`~skphotoz.catalogs.photometry.UNITS`).
+    sentinels : sequence of float, optional
+        Magnitude placeholders; default
+        :data:`~skphotoz.catalogs.photometry.MAGNITUDE_SENTINELS`.
+    **metadata
+        Anything else to keep with the model (training catalog, command,
+        ...): JSON values (text, numbers, lists, dicts; tuples come back as
+        lists), under names other than those ``load_model`` returns.
+
+    Raises
+    ------
+    ValueError
+        When ``estimator`` holds a type :func:`load_model` would refuse (not
+        scikit-learn's, NumPy's or in :data:`TRUSTED_TYPES`), or ``metadata``
+        is not JSON or uses a reserved name.
 
     Examples
     --------
@@ -49,297 +142,223 @@ def save_model(path, estimator, bands, *, unit="mag", sentinels=None, **metadata
     >>> from skphotoz.catalogs.model_file import load_model, save_model
     >>> path = os.path.join(tempfile.mkdtemp(), "m.skz")
     >>> save_model(path, DummyClassifier().fit([[1]], [0]), ["r"], note="toy")
-    >>> load_model(path)["bands"], load_model(path)["note"]
-    (['r'], 'toy')
+    >>> model = load_model(path)
+    >>> model["bands"], model["note"], model["format"], type(model["estimator"]).__name__
+    (['r'], 'toy', 2, 'DummyClassifier')
     """
-    import joblib
+    import skops
+    import skops.io as sio
 
     from skphotoz import __version__
 
-    payload = {
-        "estimator": estimator,
+    reserved = sorted(set(metadata) & {*_HEADER_KEYS, "estimator"})
+    if reserved:
+        raise ValueError(f"Metadata name(s) {reserved} are reserved by the model file.")
+    payload = sio.dumps(estimator)
+    untrusted = sorted(set(sio.get_untrusted_types(data=payload)) - set(TRUSTED_TYPES))
+    if untrusted:
+        raise ValueError(
+            f"A model file cannot hold this {type(estimator).__name__}: it contains "
+            f"{untrusted}, which load_model refuses (it loads scikit-learn's and NumPy's "
+            "types and skphotoz's estimators only)."
+        )
+    header = {
+        "format": FORMAT_VERSION,
+        "skphotoz_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "bands": [str(b) for b in bands],
         "unit": unit,
         "sentinels": list(MAGNITUDE_SENTINELS if sentinels is None else sentinels),
         "type_labels": [str(c) for c in getattr(estimator, "classes_", [])],
-        "skphotoz_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **metadata,
+        "metadata": metadata,
+        "payload": {
+            "name": _PAYLOAD,
+            "writer": f"skops {skops.__version__}",
+            "sha256": hashlib.sha256(payload).hexdigest(),
+        },
     }
-    joblib.dump(payload, path)
+    try:
+        text = json.dumps(header, indent=2, default=_json_value)
+    except TypeError as exc:
+        raise ValueError(f"Model metadata must be JSON values: {exc}.") from exc
+    path = Path(path)
+    # A fresh name beside the target (not tempfile's, which would leave the model
+    # readable by its owner only), renamed over it once complete.
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    try:
+        with open(partial, "xb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(_METADATA, text)
+            archive.writestr(_PAYLOAD, payload)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
-def load_model(path):
-    """Load a ``.skz`` file written by :func:`save_model`; returns its dict."""
+def _pickle_version(data):
+    """The skphotoz version a format-1 pickle names, read from its bytes, never unpickled.
+
+    Format 1 pickled a dict whose "skphotoz_version" key is followed by the
+    version as a short string (opcode 0x8c, one length byte, the text), after
+    an optional memo opcode (0x94). pickletools cannot walk to it: joblib
+    writes array bytes between the opcodes.
+    """
+    match = re.search(rb"skphotoz_version\x94?\x8c(.)", data, flags=re.DOTALL)
+    if match is None:
+        return None
+    text = data[match.end() : match.end() + match.group(1)[0]].decode("ascii", "replace")
+    return text if re.fullmatch(r"\d[\w.+-]*", text) else None
+
+
+def _load_pickle(path, data, allow_pickle):
+    """A format-1 file: refused, or unpickled when the caller trusts it."""
+    if not allow_pickle:
+        version = _pickle_version(data)
+        what = f"was made by skphotoz {version}, format 1" if version else "is format 1"
+        raise ValueError(
+            f"{path} {what} (a pickle); this build reads format "
+            f"{FORMAT_VERSION}: {_REFIT}. A pickle runs any code it holds when loaded: only "
+            "for a file you made yourself, load it with allow_pickle=True "
+            "(`skphotoz predict --allow-pickle`)."
+        )
     import joblib
 
     payload = joblib.load(path)
     if not isinstance(payload, dict) or "estimator" not in payload or "bands" not in payload:
         raise ValueError(f"{path} is not a skphotoz model file (made by `skphotoz fit`).")
-    return payload
+    return {**payload, "format": 1}
 
 
-def _imputes(estimator):
-    """True when the model fills missing bands itself (a Pipeline with an imputer)."""
-    steps = getattr(estimator, "steps", None)
-    return bool(steps) and any("imput" in type(s).__name__.lower() for _, s in steps[:-1])
+def _read_archive(path, data):
+    """``(header, payload bytes)`` of a format-2 file, its layout and version checked."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        try:
+            text = archive.read(_METADATA)
+        except KeyError:
+            raise ValueError(
+                f"{path} is not a skphotoz model file: it has no {_METADATA}."
+            ) from None
+        try:
+            header = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"{path} is damaged: its {_METADATA} is not JSON ({exc}).") from exc
+        if not isinstance(header, dict) or "format" not in header:
+            raise ValueError(f"{path} is not a skphotoz model file: {_METADATA} has no format.")
+        version = header["format"]
+        if version != FORMAT_VERSION:
+            from skphotoz import __version__
 
-
-def predict_frame(estimator, magnitudes):
-    """Predict a block of magnitudes; returns p_lt, type, z_phot (+ errors when available)."""
-    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-    X = magnitudes.astype(np.float64)  # a DataFrame: the model knows its band names
-    if hasattr(final, "predict_uncertainty"):
-        Xt = X
-        for _, step in getattr(estimator, "steps", [])[:-1]:
-            Xt = step.transform(Xt)
-        unc = final.predict_uncertainty(Xt)
-        p_late = np.asarray(unc["p_late"], dtype=float)
-        threshold = getattr(final, "threshold_", getattr(final, "threshold", 0.5))
-        labels = np.where(p_late >= threshold, final.classes_[1], final.classes_[0])
-        return pd.DataFrame(
-            {
-                "p_lt": p_late,
-                "type": labels.astype(str),
-                "z_phot": np.asarray(unc["z_phot"], dtype=float),
-                "p_lt_err": np.asarray(unc["p_late_err"], dtype=float),
-                "z_phot_err": np.asarray(unc["z_phot_err"], dtype=float),
-            }
-        )
-    if type(estimator).__name__ == "JointMorphZ":
-        # One forward pass gives both outputs; predict + predict_proba would run two,
-        # which doubles the cost of predicting a large catalog.
-        p_late, z_phot = estimator._forward(X)
-        labels = np.where(p_late >= estimator.threshold, *estimator.classes_[::-1])
-        return pd.DataFrame({"p_lt": p_late, "type": labels.astype(str), "z_phot": z_phot})
-    joint = estimator.predict(X)
-    return pd.DataFrame(
-        {
-            "p_lt": estimator.predict_proba(X)[:, 1],
-            "type": np.asarray(joint[:, 0]).astype(str),
-            "z_phot": np.asarray(joint[:, 1], dtype=float),
-        }
-    )
-
-
-def check_model_bands(model, columns):
-    """Raise a ValueError naming the model's bands that the catalog lacks."""
-    missing = [b for b in model["bands"] if b not in set(map(str, columns))]
-    if missing:
-        raise ValueError(
-            f"The catalog lacks the band column(s) {missing} that the model was trained on "
-            f"(model bands, in order: {model['bands']}). Rename the catalog columns to match."
-        )
-
-
-def predict_chunk(model, chunk):
-    """Input columns + predictions for one DataFrame chunk; nothing is dropped.
-
-    Rows with a missing band (NaN or sentinel after conversion) get NaN
-    predictions and ``predict_flag = "missing:<bands>"``, unless the model
-    imputes missing bands (then ``"imputed:<bands>"`` and a prediction).
-    """
-    check_model_bands(model, chunk.columns)
-    estimator = model["estimator"]
-    mags = catalog_magnitudes(chunk, model["bands"], model["unit"], model["sentinels"])
-    imputes = _imputes(estimator)
-    flags = missing_band_flags(mags, "imputed" if imputes else "missing")
-    usable = np.ones(len(mags), bool) if imputes else mags.notna().all(axis=1).to_numpy()
-    out = chunk.reset_index(drop=True).copy()
-    for name in PREDICTION_COLUMNS:
-        if name in out.columns:
-            out = out.drop(columns=name)  # a re-prediction replaces old columns
-    pred = pd.DataFrame(
-        {"p_lt": np.nan, "type": "", "z_phot": np.nan}, index=range(len(out))
-    ).astype({"type": object})
-    if usable.any():
-        done = predict_frame(estimator, mags[usable])
-        for name in done.columns:
-            if name not in pred.columns:
-                pred[name] = np.nan
-            pred.loc[usable, name] = done[name].to_numpy()
-    pred["predict_flag"] = flags
-    return pd.concat([out, pred], axis=1)
-
-
-class _ChunkWriter:
-    """Append DataFrame chunks to one output file in bounded memory.
-
-    Parquet uses pyarrow's ParquetWriter, CSV appends, FITS streams rows
-    after a header sized for ``n_rows`` (astropy's StreamingHDU). VOTable and
-    ECSV cannot be appended to, so their chunks are collected and written at
-    the end (memory grows with the catalog: prefer FITS or parquet for big
-    ones).
-    """
-
-    def __init__(self, path, n_rows, format=None, overwrite=False, string_widths=None):
-        self.path = Path(path)
-        self.format = catalog_format(self.path, format)
-        if self.path.exists() and not overwrite:
-            raise FileExistsError(f"{self.path} exists; pass overwrite=True (CLI: --overwrite).")
-        if self.path.exists():
-            self.path.unlink()
-        self.n_rows, self.written, self._held = n_rows, 0, []
-        self._writer = self._widths = self._row_dtype = None
-        self._declared = dict(string_widths or {})
-        if self.format == "fits" and n_rows is None:
-            self._streaming = False
-        else:
-            self._streaming = self.format in ("fits", "parquet", "csv")
-
-    def write(self, frame):
-        if not self._streaming:
-            self._held.append(frame)
-        elif self.format == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if self._writer is None:
-                self._writer = pq.ParquetWriter(self.path, table.schema)
-            self._writer.write_table(table.cast(self._writer.schema))
-        elif self.format == "csv":
-            frame.to_csv(self.path, mode="a", header=self.written == 0, index=False)
-        else:
-            self._write_fits(frame)
-        self.written += len(frame)
-
-    def _write_fits(self, frame):
-        from astropy.io import fits
-        from astropy.table import Table
-
-        strings = [c for c in frame.columns if is_text_column(frame[c])]
-        text = {c: frame[c].fillna("").astype(str) for c in strings}
-        lengths = {c: int(v.str.len().max() or 1) if len(v) else 1 for c, v in text.items()}
-        if self._widths is None:
-            # FITS string widths are fixed in the header, before later chunks are seen:
-            # the input's declared widths, else room to spare over the first chunk.
-            self._widths = {
-                c: self._declared.get(c) or max(2 * n, 64 if c == "predict_flag" else 16)
-                for c, n in lengths.items()
-            }
-        columns = {}
-        for c in frame.columns:
-            if c in self._widths:
-                if lengths[c] > self._widths[c]:
-                    raise ValueError(
-                        f"Column {c!r} holds strings longer ({lengths[c]}) than in the first "
-                        f"chunk ({self._widths[c]}); write parquet or CSV instead."
-                    )
-                columns[c] = text[c].to_numpy(dtype=f"U{self._widths[c]}")
-            else:
-                columns[c] = frame[c].to_numpy()
-        if self._writer is None:
-            header = fits.table_to_hdu(Table({c: v[:1] for c, v in columns.items()})).header
-            header["NAXIS2"] = self.n_rows
-            self._writer = fits.StreamingHDU(self.path, header)
-            self._row_dtype = _fits_row_dtype(header)
-        if self._row_dtype is not None:
-            # Packing the big-endian records with numpy is ~10x faster than astropy's
-            # per-chunk table conversion (its ASCII encoding of strings dominates).
-            rows = np.empty(len(frame), dtype=self._row_dtype)
-            for c, values in columns.items():
-                rows[c] = values
-            self._writer.write(rows.view(np.uint8))
-            return
-        # Column types numpy cannot pack directly (booleans, scaled or unsigned ints):
-        # the rows in FITS byte layout as astropy writes them.
-        hdu = fits.table_to_hdu(Table(columns))
-        buffer = io.BytesIO()
-        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buffer)
-        start = 2880 + len(hdu.header.tostring())  # an empty primary HDU is one block
-        rows = buffer.getvalue()[start : start + hdu.header["NAXIS1"] * len(frame)]
-        self._writer.write(np.frombuffer(rows, dtype=np.uint8))
-
-    def close(self):
-        if self._held:
-            write_catalog(pd.concat(self._held, ignore_index=True), self.path, format=self.format)
-        elif self._writer is not None:
-            self._writer.close()
-        if self._streaming and self.n_rows is not None and self.written != self.n_rows:
-            raise RuntimeError(
-                f"Wrote {self.written} rows but the catalog header announced {self.n_rows}."
+            made_by = header.get("skphotoz_version", "an unknown version")
+            advice = (
+                f"upgrade skphotoz (this is {__version__}) to read it"
+                if isinstance(version, int) and version > FORMAT_VERSION
+                else _REFIT
             )
+            raise ValueError(
+                f"{path} was made by skphotoz {made_by}, format {version}; this build reads "
+                f"format {FORMAT_VERSION}: {advice}."
+            )
+        missing = [key for key in _HEADER_KEYS if key not in header]
+        if not isinstance(header.get("metadata", {}), dict):
+            missing.append("metadata (a dict)")
+        entry = header.get("payload")
+        if isinstance(entry, dict):
+            missing += [f"payload.{key}" for key in ("name", "sha256") if key not in entry]
+        elif "payload" not in missing:
+            missing.append("payload")
+        if missing:
+            raise ValueError(
+                f"{path} is not a complete skphotoz model file: {_METADATA} lacks {missing}."
+            )
+        try:
+            payload = archive.read(entry["name"])
+        except KeyError:
+            raise ValueError(
+                f"{path} is not a complete skphotoz model file: it has no {entry['name']}."
+            ) from None
+    return header, payload
 
 
-_FITS_TYPES = {"D": ">f8", "E": ">f4", "K": ">i8", "J": ">i4", "I": ">i2", "B": "u1"}
+def load_model(path, *, allow_pickle=False):
+    """Load a ``.skz`` file written by :func:`save_model`; returns its dict.
 
-
-def _fits_row_dtype(header):
-    """numpy dtype of one binary-table row, or None when a column needs astropy."""
-    fields = []
-    for j in range(1, header["TFIELDS"] + 1):
-        if any(f"{key}{j}" in header for key in ("TZERO", "TSCAL", "TNULL", "TDIM")):
-            return None
-        match = re.fullmatch(r"(\d*)([A-Z])", header[f"TFORM{j}"].strip())
-        if match is None:
-            return None
-        repeat, code = int(match.group(1) or 1), match.group(2)
-        if code == "A":
-            fields.append((header[f"TTYPE{j}"], f"S{repeat}"))
-        elif code in _FITS_TYPES and repeat == 1:
-            fields.append((header[f"TTYPE{j}"], _FITS_TYPES[code]))
-        else:
-            return None
-    return np.dtype(fields)
-
-
-def _string_widths(path, fmt):
-    """Declared widths of the string columns of a FITS table (other formats: none)."""
-    if fmt != "fits":
-        return {}
-    from astropy.io import fits
-
-    with fits.open(path, memmap=True) as hdul:
-        hdu = next(h for h in hdul if isinstance(h, fits.BinTableHDU | fits.TableHDU))
-        return {
-            c.name: int(c.dtype.itemsize)
-            for c in hdu.columns
-            if hdu.columns.dtype[c.name].kind in "SU"
-        }
-
-
-def predict_catalog(model, catalog, output, *, chunk_size=100_000, overwrite=False, progress=True):
-    """Predict every row of a catalog file and write input columns + predictions.
-
-    Reads and writes chunk by chunk (:func:`iter_catalog`), so memory is set
-    by ``chunk_size``, not by the catalog, for FITS, parquet and CSV.
+    Checks, in order: a zip archive with ``metadata.json``; format
+    :data:`FORMAT_VERSION`; the model's SHA-256 checksum; then builds the
+    model allowing only scikit-learn's, NumPy's and :data:`TRUSTED_TYPES`.
+    Loading such a file runs no code from it.
 
     Parameters
     ----------
-    model : dict or path-like
-        A :func:`save_model` payload or ``.skz`` path.
-    catalog, output : path-like
-        Input and output catalogs (any supported format, chosen by suffix).
-    chunk_size : int, default=100000
-    overwrite : bool, default=False
-    progress : bool, default=True
-        A tqdm bar over rows.
+    path : str or path-like
+        A ``.skz`` file.
+    allow_pickle : bool, default=False
+        Also read format 1 (a joblib pickle, written by skphotoz before
+        format 2). Unpickling runs any code the file holds: only for files you
+        made yourself. :func:`save_model` on the loaded dict's contents writes
+        it again as format 2.
 
     Returns
     -------
     dict
-        Counts: ``n_rows``, ``n_predicted``, ``n_flagged``.
-    """
-    from tqdm.auto import tqdm
+        ``estimator``, ``bands``, ``unit``, ``sentinels``, ``type_labels``,
+        ``skphotoz_version``, ``created``, ``format`` and the saved metadata.
 
-    if not isinstance(model, dict):
-        model = load_model(model)
-    fmt_in = catalog_format(catalog)
-    n_rows = count_rows(catalog, fmt_in)
-    writer = _ChunkWriter(
-        output, n_rows, overwrite=overwrite, string_widths=_string_widths(catalog, fmt_in)
-    )
-    counts = {"n_rows": 0, "n_predicted": 0, "n_flagged": 0}
-    with tqdm(total=n_rows, unit="row", disable=not progress, desc="predict") as bar:
-        for chunk in iter_catalog(catalog, chunk_size=chunk_size, format=fmt_in):
-            if counts["n_rows"] == 0:
-                check_model_bands(model, chunk.columns)
-            result = predict_chunk(model, chunk)
-            writer.write(result)
-            counts["n_rows"] += len(result)
-            counts["n_predicted"] += int(result["z_phot"].notna().sum())
-            counts["n_flagged"] += int((result["predict_flag"] != "").sum())
-            bar.update(len(result))
-    writer.close()
-    return counts
+    Raises
+    ------
+    ValueError
+        Naming what is wrong: not a model file, another format, a checksum
+        that does not match (the file is damaged), a missing entry or a type
+        that is not allowed.
+    OSError
+        When the file cannot be read.
+
+    Examples
+    --------
+    See :func:`save_model` for a round trip. Anything else is refused:
+
+    >>> import os, tempfile
+    >>> from skphotoz.catalogs.model_file import load_model
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.skz")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("not a model")
+    >>> load_model(path)
+    Traceback (most recent call last):
+    ...
+    ValueError: ...notes.skz is not a skphotoz model file: not a zip archive...
+    """
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data:
+        raise ValueError(f"{path} is empty: not a skphotoz model file.")
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        if data[:1] == b"\x80":  # the PROTO opcode: a pickle, as format 1 was
+            return _load_pickle(path, data, allow_pickle)
+        raise ValueError(
+            f"{path} is not a skphotoz model file: not a zip archive (or one cut short)."
+        )
+    damaged = f"{path} is damaged: its checksum does not match; {_REFIT} or copy it again."
+    try:
+        header, payload = _read_archive(path, data)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        # zipfile's own CRC or the compressed stream caught the damage first.
+        raise ValueError(damaged) from exc
+    if hashlib.sha256(payload).hexdigest() != header["payload"]["sha256"]:
+        raise ValueError(damaged)
+    try:
+        estimator = sio.loads(payload, trusted=list(TRUSTED_TYPES))
+    except UntrustedTypesFoundException as exc:
+        refused = sorted(set(sio.get_untrusted_types(data=payload)) - set(TRUSTED_TYPES))
+        raise ValueError(
+            f"{path} holds types that skphotoz does not load: {refused}. It was not written "
+            "by skphotoz's save_model; nothing in it was run."
+        ) from exc
+    except (KeyError, TypeError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: its model cannot be read ({exc!r}); {_REFIT}.") from exc
+    return {
+        **header["metadata"],
+        "estimator": estimator,
+        **{key: header[key] for key in _HEADER_KEYS if key not in ("metadata", "payload")},
+    }

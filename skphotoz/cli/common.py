@@ -1,24 +1,35 @@
-"""The ``skphotoz`` command line.
+"""What the catalog commands do with their shared options before their own work.
 
-``skphotoz demo`` and ``compare`` train on the embedded demo sample; the
-catalog commands (fit, predict, cv, report, inspect) work on a user's catalog
-and live in :mod:`skphotoz.cli.catalog`, which registers them on :func:`main`.
-This module holds the group, the demo commands and the options the catalog
-commands share. Run ``skphotoz COMMAND --help`` for each one.
+:func:`reports_errors` is the one place where the library's refusals become
+click errors: one line, a non-zero exit, no traceback. :func:`check_output`,
+:func:`check_catalog` and :func:`check_folds` refuse bad input before any
+work, and :func:`staged_folder` writes a folder output whole or not at all.
+:func:`load_training` reads a training catalog and says on the terminal what
+was kept and left out; :func:`bands_to_score` says how many observed bands
+``cv`` and ``report`` need; :func:`model_from_options` builds the network with
+:func:`skphotoz.nn.factory.make_model`; :func:`progress_bars` says whether a
+progress bar would reach a person; :func:`import_keras_quietly` loads Keras
+without TensorFlow's start-up noise. Everything heavy is imported inside the
+functions, so ``skphotoz --help`` stays quick.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import shutil
 import sys
+import uuid
 from pathlib import Path
 
 import click
 
-from skphotoz.catalogs.formats import UNITS
+from skphotoz.catalogs.photometry import MAGNITUDE_SENTINELS
+from skphotoz.cli.options import parse_base_units, parse_threshold, split_list
 
 
-def _import_keras_quietly():
+def import_keras_quietly():
     """Import Keras (and TensorFlow) without its C++ start-up lines on the terminal.
 
     TensorFlow 2.21 writes "oneDNN custom operations are on", "Could not find cuda
@@ -51,334 +62,290 @@ def _import_keras_quietly():
         os.close(saved)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="skphotoz")
-def main():
-    """Galaxy type (early/late) and photometric redshift from one network.
+def one_line(exc):
+    """An exception's message on one line (its type when it has none).
 
-    \b
-    Start here:
-      skphotoz demo               train and evaluate on the built-in sample
-      skphotoz report --demo -o report_dir
-                                  the paper's whole analysis as one HTML page
-      skphotoz COMMAND --help     options of any command
+    Examples
+    --------
+    >>> from skphotoz.cli.common import one_line
+    >>> one_line(ValueError("two\\n  lines"))
+    'two lines'
+    """
+    return " ".join(str(exc).split()) or type(exc).__name__
 
-    \b
-    Your own catalog (FITS, VOTable, ECSV, CSV or parquet) with
-    spectroscopic redshifts and type labels:
-      skphotoz inspect cat.fits   its columns, value ranges and type codes
-      skphotoz fit cat.fits --bands u,g,r,i,z --type-col TYPE --z-col ZSPEC -o model.skz
-      skphotoz predict model.skz big_catalog.fits -o predictions.fits
-      skphotoz cv cat.fits --bands u,g,r,i,z --type-col TYPE --z-col ZSPEC --folds 5
-      skphotoz report cat.fits --bands u,g,r,i,z --type-col TYPE --z-col ZSPEC -o report_dir
-    Example: CNOC2 (types in SC: 2 early, 4 and 5 late, 6 dropped):
-      skphotoz fit cnoc2.fits --bands UBVRI --type-col SC --et-values 2 --lt-values 4,5 \\
-          --z-col Z -o cnoc2.skz
+
+def reports_errors(command):
+    """Decorator: the library's refusals end a command as one ``Error:`` line.
+
+    ValueError (bad input: a catalog without the bands, a damaged model file)
+    and OSError (a file that cannot be read or written) become a
+    :class:`click.ClickException`: exit status 1 and the message on one line,
+    no traceback. Other exceptions are bugs and keep their traceback. Put it
+    under ``@click.command()`` and the options.
+
+    Examples
+    --------
+    >>> import click
+    >>> from click.testing import CliRunner
+    >>> from skphotoz.cli.common import reports_errors
+    >>> @click.command()
+    ... @reports_errors
+    ... def broken():
+    ...     raise ValueError("the catalog\\nlacks band r")
+    >>> result = CliRunner().invoke(broken)
+    >>> result.exit_code, result.output
+    (1, 'Error: the catalog lacks band r\\n')
     """
 
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (ValueError, OSError) as exc:
+            raise click.ClickException(one_line(exc)) from exc
 
-def _format_metrics(columns):
-    """A plain-text table of metric dicts, one column per estimator."""
-    import pandas as pd
-
-    table = pd.DataFrame(columns)
-    return table.to_string(float_format=lambda v: f"{v:.4f}")
-
-
-def split_demo_sample(n_galaxies, test_size, random_state):
-    """Load the demo sample and split it, stratified by type."""
-    from sklearn.model_selection import train_test_split
-
-    from skphotoz.datasets import load_demo
-
-    X, y = load_demo(n_samples=n_galaxies, random_state=random_state, return_X_y=True)
-    return train_test_split(
-        X, y, test_size=test_size, stratify=y["type"], random_state=random_state
-    )
+    return run
 
 
-def evaluate_on(model, X_test, y_test):
-    """Metrics dicts and predictions of a fitted joint model on a labelled set."""
-    from skphotoz.metrics import classification_metrics, photoz_metrics
+def check_output(path, overwrite, *, folder=False):
+    """Refuse an output path before any work is done.
 
-    p_late = model.predict_proba(X_test)[:, 1]
-    z_phot = model.predict(X_test)[:, 1].astype(float)
-    late_true = (y_test["type"] == model.classes_[1]).to_numpy()
-    z_spec = y_test["redshift"].to_numpy()
-    cls = classification_metrics(late_true, p_late, threshold=getattr(model, "threshold", 0.5))
-    return cls, photoz_metrics(z_spec, z_phot), late_true, p_late, z_spec, z_phot
+    Its folder must exist, and an existing output is replaced only with
+    ``--overwrite``. A ``folder`` output (``report``) may be a new or empty
+    folder, or, with ``--overwrite``, one that holds a report (report.html):
+    a folder of other files is never replaced, so that nothing the report did
+    not write is lost.
 
+    Raises
+    ------
+    click.ClickException
+        Saying what to do.
 
-def _demo_options(command):
-    options = [
-        click.option(
-            "-o",
-            "--output",
-            "output",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("skphotoz_demo_output"),
-            show_default=True,
-            help="Folder for the plots and the metrics table.",
-        ),
-        click.option(
-            "--n-galaxies",
-            type=click.IntRange(100, 9987),
-            default=3000,
-            show_default=True,
-            help="Galaxies drawn from the 9,987-galaxy demo sample.",
-        ),
-        click.option(
-            "--test-size",
-            type=click.FloatRange(0.05, 0.9),
-            default=0.25,
-            show_default=True,
-            help="Fraction held out for the reported metrics.",
-        ),
-        click.option(
-            "--epochs",
-            type=click.IntRange(1, None),
-            default=None,
-            help="Training epochs (default: the estimator's default).",
-        ),
-        click.option("--random-state", type=int, default=0, show_default=True),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _train_network(X_train, y_train, epochs, random_state):
-    _import_keras_quietly()
-    from skphotoz.nn import JointMorphZ
-
-    params = {"random_state": random_state, "verbose": 1}
-    if epochs is not None:
-        params["epochs"] = epochs
-    return JointMorphZ(**params).fit(X_train, y_train)
-
-
-@main.command()
-@_demo_options
-def demo(output, n_galaxies, test_size, epochs, random_state):
-    """Train JointMorphZ on the built-in SDSS+2MASS sample and report its metrics.
-
-    The sample (ugrizJHK AB magnitudes, spectroscopic redshifts, ET/LT labels
-    from the best-fitting template) ships with the pip dependencies, so this
-    runs on a fresh machine. Writes zphot_vs_zspec.png, roc.png and
-    metrics.csv to OUTPUT.
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skphotoz.cli.common import check_output
+    >>> folder = tempfile.mkdtemp()
+    >>> check_output(os.path.join(folder, "model.skz"), overwrite=False)
+    >>> check_output(os.path.join(folder, "nowhere", "model.skz"), overwrite=False)
+    Traceback (most recent call last):
+    ...
+    click.exceptions.ClickException: The folder of ...model.skz does not exist; create it first.
     """
-    import pandas as pd
-
-    from skphotoz.reporting.plots import plot_roc, plot_zphot_vs_zspec
-
-    X_train, X_test, y_train, y_test = split_demo_sample(n_galaxies, test_size, random_state)
-    click.echo(
-        f"Demo sample: {len(X_train)} training and {len(X_test)} test galaxies, "
-        f"bands {', '.join(X_train.columns)}; early-type fraction "
-        f"{(y_train['type'] == 'ET').mean():.2f}."
-    )
-    model = _train_network(X_train, y_train, epochs, random_state)
-    cls, phz, late_true, p_late, z_spec, z_phot = evaluate_on(model, X_test, y_test)
-    click.echo("\nClassification (test set)\n" + _format_metrics({"JointMorphZ": cls}))
-    click.echo("\nPhotometric redshift (test set)\n" + _format_metrics({"JointMorphZ": phz}))
-
-    output.mkdir(parents=True, exist_ok=True)
-    pd.Series({**cls, **phz}, name="JointMorphZ").to_csv(output / "metrics.csv")
-    plot_zphot_vs_zspec(z_spec, z_phot, label="JointMorphZ", path=output / "zphot_vs_zspec.png")
-    plot_roc(late_true, p_late, path=output / "roc.png")
-    click.echo(
-        f"\nWrote {output / 'metrics.csv'}, {output / 'zphot_vs_zspec.png'} and "
-        f"{output / 'roc.png'}."
-    )
+    path = Path(path)
+    if not path.absolute().parent.is_dir():
+        raise click.ClickException(f"The folder of {path} does not exist; create it first.")
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise click.ClickException(f"{path} is a file; the report needs a folder.")
+        if path.is_dir() and any(path.iterdir()):
+            if not (path / "report.html").exists():
+                raise click.ClickException(
+                    f"{path} holds files but no report; choose a new or empty folder."
+                )
+            if not overwrite:
+                raise click.ClickException(
+                    f"{path} holds a report; pass --overwrite to replace it."
+                )
+        return
+    if path.is_dir():
+        raise click.ClickException(f"{path} is a folder; give a file name.")
+    if path.exists() and not overwrite:
+        raise click.ClickException(f"{path} exists; pass --overwrite to replace it.")
 
 
-@main.command()
-@_demo_options
-def compare(output, n_galaxies, test_size, epochs, random_state):
-    """Network against SED template fitting on the demo sample (paper Table 7, Figs. 6-7).
+@contextlib.contextmanager
+def staged_folder(output):
+    """A new folder beside ``output`` to write into, moved into its place on success.
 
-    Both estimators see the same training and test galaxies: JointMorphZ is
-    trained; SEDTemplateFitter (desc-bpz templates, SDSS + 2MASS filter
-    curves) only validates on the training set. Prints both metric sets side
-    by side with the outlier counts, and writes compare_zphot_vs_zspec.png,
-    compare_residuals.png and compare_metrics.csv to OUTPUT.
+    A report that fails half-way leaves ``output`` as it was, and one that
+    succeeds replaces it whole: figures of an earlier run never sit beside
+    new ones. Checked first by :func:`check_output` with ``folder=True``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from pathlib import Path
+    >>> from skphotoz.cli.common import staged_folder
+    >>> output = Path(tempfile.mkdtemp()) / "report"
+    >>> with staged_folder(output) as staging:
+    ...     _ = (staging / "report.html").write_text("<html></html>")
+    >>> sorted(os.listdir(output))
+    ['report.html']
     """
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    from skphotoz.baselines.sed import SEDTemplateFitter
-    from skphotoz.datasets import DEMO_BANDS
-    from skphotoz.reporting.plots import plot_redshift_residuals, plot_zphot_vs_zspec
-
-    X_train, X_test, y_train, y_test = split_demo_sample(n_galaxies, test_size, random_state)
-    network = _train_network(X_train, y_train, epochs, random_state)
-    templates = SEDTemplateFitter(list(DEMO_BANDS)).fit(X_train.to_numpy(), y_train)
-    results = {
-        "JointMorphZ": evaluate_on(network, X_test, y_test),
-        "SED templates": evaluate_on(templates, X_test.to_numpy(), y_test),
-    }
-    click.echo(
-        "\nClassification (test set)\n" + _format_metrics({k: v[0] for k, v in results.items()})
-    )
-    click.echo(
-        "\nPhotometric redshift (test set; paper Table 7 and outlier counts)\n"
-        + _format_metrics({k: v[1] for k, v in results.items()})
-    )
-    output.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({k: {**v[0], **v[1]} for k, v in results.items()}).to_csv(
-        output / "compare_metrics.csv"
-    )
-    z_spec = results["JointMorphZ"][4]
-    plot_zphot_vs_zspec(
-        z_spec,
-        {"SED templates": results["SED templates"][5], "JointMorphZ": results["JointMorphZ"][5]},
-        path=output / "compare_zphot_vs_zspec.png",
-    )
-    fig, axes = plt.subplots(2, 1, figsize=(6, 6.5), sharex=True)
-    for ax, name in zip(axes, ("SED templates", "JointMorphZ"), strict=True):
-        plot_redshift_residuals(z_spec, results[name][5], ax=ax, label=name)
-        ax.set_title(name, fontsize=9)
-    fig.savefig(output / "compare_residuals.png", dpi=120, bbox_inches="tight")
-    click.echo(
-        f"\nWrote compare_metrics.csv, compare_zphot_vs_zspec.png and "
-        f"compare_residuals.png to {output}."
-    )
+    output = Path(output)
+    # A named folder (not tempfile's, which would leave the report readable by
+    # its owner only) on the same file system, so that the moves are renames.
+    staging = output.with_name(f".{output.name}.{uuid.uuid4().hex}.partial")
+    staging.mkdir()
+    try:
+        yield staging
+        old = None
+        if output.exists():
+            old = output.with_name(f".{output.name}.{uuid.uuid4().hex}.old")
+            output.rename(old)
+        try:
+            staging.rename(output)
+        except BaseException:
+            if old is not None:
+                old.rename(output)  # put the earlier report back
+            raise
+        if old is not None:
+            shutil.rmtree(old)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already unless something failed
 
 
-# ------------------------------- shared by the catalog commands (cli_catalog.py)
-_DEFAULT_SENTINELS = (-99.0, 99.0, 0.0)
+def check_catalog(path):
+    """Refuse a catalog that cannot be opened, before any work is done.
 
+    Reads its first row (FITS is memory-mapped and parquet and CSV are read
+    in chunks, so this costs little; VOTable and ECSV are read whole).
 
-def _split_list(values):
-    """Options given as "a,b" and/or repeated: one flat list."""
-    if values is None:
-        return []
-    if isinstance(values, str):
-        values = [values]
-    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+    Raises
+    ------
+    click.ClickException
+        ``Cannot read CATALOG: <why>``.
 
-
-def _catalog_options(required):
-    def decorate(command):
-        options = [
-            click.option(
-                "--bands",
-                multiple=True,
-                required=required,
-                help="Band columns, in order: comma-separated or repeated. Exact names "
-                "(u,g,r), globs ('MAG_*') or a vector column (UBVRI means UBVRI_0..UBVRI_4).",
-            ),
-            click.option(
-                "--type-col",
-                required=required,
-                help="Column with the galaxy type (ET/LT, 0/1, or any codes with --et-values).",
-            ),
-            click.option(
-                "--z-col", required=required, help="Column with the spectroscopic redshift."
-            ),
-            click.option(
-                "--et-values",
-                default=None,
-                help="Type values meaning early type, comma-separated (e.g. 2 for CNOC2's SC). "
-                "Not needed when the column holds ET/LT or 0/1.",
-            ),
-            click.option(
-                "--lt-values",
-                default=None,
-                help="Type values meaning late type (e.g. 4,5). Default: every value not in "
-                "--et-values. Rows with other values are left out and counted.",
-            ),
-            click.option(
-                "--unit",
-                type=click.Choice(UNITS),
-                default="mag",
-                show_default=True,
-                help="What the band columns hold: magnitudes, or fluxes converted to AB "
-                "magnitudes (maggies, nanomaggies, Jy, mJy, uJy, nJy).",
-            ),
-            click.option(
-                "--sentinel",
-                "sentinels",
-                type=float,
-                multiple=True,
-                help="Magnitude meaning 'not observed' (repeat for several). "
-                "Default: -99, 99 and 0; |mag| >= 90 (e.g. 99.99) always counts as missing.",
-            ),
-            click.option(
-                "--impute",
-                is_flag=True,
-                help="Keep galaxies with missing bands: the model fills them (median) and is "
-                "told which were missing. Without it they are left out of training and "
-                "flagged, not predicted, by `predict`.",
-            ),
-        ]
-        for option in reversed(options):
-            command = option(command)
-        return command
-
-    return decorate
-
-
-def _network_options(command):
-    options = [
-        click.option(
-            "--epochs",
-            type=click.IntRange(1, None),
-            default=300,
-            show_default=True,
-            help="Training epochs (the paper's 300; try 20 for a quick look).",
-        ),
-        click.option(
-            "--protocol",
-            type=click.Choice(["fixed", "paper", "total_loss"]),
-            default="fixed",
-            show_default=True,
-            help="fixed: all data, exactly --epochs epochs; paper / total_loss: early "
-            "stopping on a held-out third (see JointMorphZ).",
-        ),
-        click.option(
-            "--base-units",
-            default="512",
-            show_default=True,
-            help="Widths of the shared layers, comma-separated (smaller is faster).",
-        ),
-        click.option("--random-state", type=int, default=0, show_default=True),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _load_training(catalog, bands, type_col, z_col, et_values, lt_values, unit, sentinels, impute):
-    from skphotoz.catalogs.formats import read_training_catalog
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skphotoz.cli.common import check_catalog
+    >>> path = os.path.join(tempfile.mkdtemp(), "cat.fits")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("not a table")
+    >>> check_catalog(path)
+    Traceback (most recent call last):
+    ...
+    click.exceptions.ClickException: Cannot read ...cat.fits: ...
+    """
+    from skphotoz.catalogs import iter_catalog
 
     try:
-        data = read_training_catalog(
-            catalog,
-            _split_list(bands),
-            type_col,
-            z_col,
-            et_values=et_values,
-            lt_values=lt_values,
-            unit=unit,
-            sentinels=sentinels or _DEFAULT_SENTINELS,
-            keep_missing_bands=impute,
+        next(iter_catalog(path, chunk_size=1), None)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(f"Cannot read {path}: {one_line(exc)}") from exc
+    except TypeError as exc:
+        # astropy reports a FITS file cut short as NumPy's "buffer is too small for
+        # requested array"; on a bare read of the first row it can only mean that.
+        raise click.ClickException(
+            f"Cannot read {path}: it looks cut short ({one_line(exc)})."
+        ) from exc
+
+
+def check_folds(folds, types):
+    """Refuse ``--folds`` above the number of galaxies of the rarer type.
+
+    Every stratified fold holds galaxies of both types, so there can be no
+    more folds than galaxies of either type.
+
+    Examples
+    --------
+    >>> from skphotoz.cli.common import check_folds
+    >>> check_folds(5, ["ET"] * 10 + ["LT"] * 20)
+    >>> check_folds(400, ["ET"] * 10 + ["LT"] * 20)
+    Traceback (most recent call last):
+    ...
+    click.exceptions.ClickException: --folds 400 needs at least 400 galaxies of each type; ...
+    """
+    import pandas as pd
+
+    counts = pd.Series(types).value_counts()
+    if folds > counts.min():
+        have = " and ".join(f"{n} {label}" for label, n in counts.sort_index().items())
+        raise click.ClickException(
+            f"--folds {folds} needs at least {folds} galaxies of each type; the sample has "
+            f"{have}. Use --folds {counts.min()} or fewer, or --loo."
         )
-    except (ValueError, FileNotFoundError) as exc:
-        raise click.UsageError(str(exc)) from exc
+
+
+def progress_bars():
+    """Whether progress bars would reach a person: stderr, where tqdm writes, is a terminal.
+
+    Redirected to a file or a CI log, each update of a bar would be one more
+    line there.
+
+    Examples
+    --------
+    >>> from skphotoz.cli.common import progress_bars
+    >>> isinstance(progress_bars(), bool)
+    True
+    """
+    return sys.stderr is not None and sys.stderr.isatty()
+
+
+def load_training(
+    catalog,
+    bands,
+    type_col,
+    z_col,
+    et_values,
+    lt_values,
+    unit,
+    sentinels,
+    impute,
+    *,
+    min_observed_bands=1,
+):
+    """Read a training catalog from the :func:`~skphotoz.cli.options.catalog_options` values.
+
+    Placeholders become NaN and rows with gaps are kept (the network, or the
+    ``--impute`` imputer, takes them); rows with fewer than
+    ``min_observed_bands`` observed bands are left out. Prints the rows used
+    per type, how many have a gap, and the rows left out with the reason. A
+    catalog that cannot be read (:func:`check_catalog`) or has one type only
+    is a :class:`click.ClickException`; one that lacks what the options name
+    (a band, a type mapping) raises a ValueError for :func:`reports_errors`.
+
+    Returns
+    -------
+    Bunch
+        As :func:`skphotoz.catalogs.read_training_catalog`.
+    """
+    from skphotoz.catalogs import read_training_catalog
+
+    check_catalog(catalog)
+    data = read_training_catalog(
+        catalog,
+        split_list(bands),
+        type_col,
+        z_col,
+        et_values=et_values,
+        lt_values=lt_values,
+        unit=unit,
+        sentinels=sentinels or MAGNITUDE_SENTINELS,
+        min_observed_bands=min_observed_bands,
+    )
     counts = data.y["type"].value_counts()
     click.echo(
         f"{catalog}: {len(data.frame)} rows; bands {', '.join(data.bands)}.\n"
         f"Using {len(data.y)} galaxies: {counts.get('ET', 0)} ET, {counts.get('LT', 0)} LT."
     )
+    gappy = int(data.X.isna().any(axis=1).sum())
+    if gappy:
+        how = "filled by --impute" if impute else "the network takes missing bands"
+        click.echo(f"  {gappy} of them with missing band(s): kept, {how}.")
     for reason, n in data.dropped.items():
         click.echo(f"  left out {n} row(s): {reason}")
     if len(counts) < 2:
-        raise click.UsageError("Training needs both early (ET) and late (LT) types.")
+        raise click.ClickException("Training needs both early (ET) and late (LT) types.")
     return data
 
 
-def _make_estimator(
+def bands_to_score(impute):
+    """Observed bands a galaxy needs for ``cv`` and ``report`` to read it.
+
+    Both predict every galaxy they read out of sample and score it, and the
+    network gives no number to a galaxy with fewer observed bands than its
+    ``min_observed_bands``: such a galaxy has nothing to score. Behind
+    ``--impute`` every gap is filled, so one observed band is enough.
+    """
+    from skphotoz.nn.factory import make_model
+
+    return 1 if impute else make_model().get_params()["min_observed_bands"]
+
+
+def model_from_options(
     epochs,
     protocol,
     base_units,
@@ -389,50 +356,34 @@ def _make_estimator(
     threshold="0.5",
     uncertainty=None,
 ):
-    _import_keras_quietly()
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
+    """The estimator the network options (and ``--threshold``, ``--uncertainty``) describe.
 
-    from skphotoz.nn import JointMorphZ
+    Imports Keras quietly first, then calls :func:`skphotoz.nn.factory.make_model`;
+    option text it cannot use is a :class:`click.UsageError` naming the option.
+    """
+    from skphotoz.nn.factory import make_model
 
+    import_keras_quietly()
+    units = parse_base_units(base_units)
+    threshold = parse_threshold(threshold)
     try:
-        units = tuple(int(u) for u in _split_list(base_units))
+        return make_model(
+            epochs=epochs,
+            protocol=protocol,
+            base_units=units,
+            threshold=threshold,
+            n_replicas=uncertainty,
+            # missing_bands stays the estimator's "auto": training rows with gaps
+            # switch on the native missing-band input, and `predict` flags them.
+            impute=impute,
+            random_state=random_state,
+            verbose=verbose,
+        )
     except ValueError as exc:
+        # The option text is parsed above, so make_model's one refusal left is
+        # replicas with a protocol or threshold they cannot train with: say so in
+        # the options the user typed.
         raise click.UsageError(
-            f"--base-units must be integers, e.g. 512 or 64,32 ({exc})."
+            "--uncertainty trains replicas with --protocol fixed and a fixed --threshold "
+            "(not 'youden')."
         ) from exc
-    params = {
-        "base_units": units,
-        "base_dropout": (0.5,) * len(units),
-        "epochs": epochs,
-        "random_state": random_state,
-        "verbose": verbose,
-    }
-    if threshold not in ("0.5", "youden"):
-        try:
-            params["threshold"] = float(threshold)
-        except ValueError as exc:
-            raise click.UsageError("--threshold is a number in [0, 1] or 'youden'.") from exc
-    if uncertainty:
-        from skphotoz.nn.ensemble import ReplicaEnsemble
-
-        if protocol != "fixed" or threshold == "youden":
-            raise click.UsageError(
-                "--uncertainty trains replicas with --protocol fixed and a fixed --threshold "
-                "(not 'youden')."
-            )
-        estimator = ReplicaEnsemble(n_replicas=uncertainty, **params)
-    else:
-        estimator = JointMorphZ(protocol=protocol, **params)
-    if threshold == "youden":
-        from skphotoz.thresholding import YoudenThresholdCV
-
-        estimator = YoudenThresholdCV(estimator, cv=5, random_state=random_state)
-    if impute:
-        estimator = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), estimator)
-    return estimator
-
-
-# Importing the module registers its commands on `main` (it imports `main` and the
-# helpers above from here, so this import has to come after them).
-import skphotoz.cli.catalog  # noqa: E402, F401

@@ -7,14 +7,16 @@ from skphotoz.model_selection.evaluation import (
     evaluate_predictions,
     loo_evaluation,
 )
-from skphotoz.model_selection.split import (
+from skphotoz.model_selection.out_of_fold import (
     MAX_REPLICAS_PER_CALL,
+    cross_val_predict_joint,
+    replica_weights,
+)
+from skphotoz.model_selection.split import (
     BootstrapSplit,
     StratifiedTypeKFold,
     StratifiedTypeShuffleSplit,
-    cross_val_predict_joint,
     paper_split,
-    replica_weights,
 )
 
 __all__ = [

@@ -32,14 +32,13 @@ from sklearn.model_selection import LeaveOneOut
 from sklearn.utils import Bunch, check_random_state
 
 from skphotoz.metrics import classification_metrics, photoz_metrics
-from skphotoz.model_selection.split import (
-    BootstrapSplit,
-    _final_estimator,
-    _fold_predictions,
-    _resolve_cv,
+from skphotoz.model_selection.out_of_fold import (
     cross_val_predict_joint,
-    paper_split,
+    final_estimator,
+    fold_predictions,
+    resolve_cv,
 )
+from skphotoz.model_selection.split import BootstrapSplit, paper_split
 from skphotoz.validation import split_targets
 
 #: Paper Table 2 rows: metric key -> row label.
@@ -157,7 +156,7 @@ def loo_evaluation(
     Bunch with ``predictions`` (DataFrame: ``type``, ``z_spec``, ``p_late``,
     ``z_phot``), ``metrics`` (``value``, ``error``) and ``youden_threshold``.
     """
-    final = _final_estimator(estimator)
+    final = final_estimator(estimator)
     types, z_spec = split_targets(
         y, getattr(final, "type_column", "type"), getattr(final, "redshift_column", "redshift")
     )
@@ -238,13 +237,13 @@ def bootstrap_evaluation(
     rng = check_random_state(random_state)
     if cv is None:
         cv = BootstrapSplit(n_splits, random_state=rng.randint(np.iinfo(np.int32).max))
-    splits = list(_resolve_cv(cv).split(X, y))
-    final = _final_estimator(estimator)
+    splits = list(resolve_cv(cv).split(X, y))
+    final = final_estimator(estimator)
     types, z_spec = split_targets(
         y, getattr(final, "type_column", "type"), getattr(final, "redshift_column", "redshift")
     )
     late_true = types == np.unique(types)[-1]
-    outputs = _fold_predictions(
+    outputs = fold_predictions(
         estimator,
         X,
         y,
@@ -283,7 +282,7 @@ def compare_architectures(
     ----------
     X, y : magnitudes and joint target
     architectures : dict or iterable, optional
-        Keys of :data:`skphotoz.nn.network.ARCHITECTURES` (default: 1-4) or a
+        Keys of :data:`skphotoz.nn.spec.ARCHITECTURES` (default: 1-4) or a
         mapping name -> JointMorphZ keyword arguments.
     n_trials : int, default=100
         Trials of :func:`~skphotoz.model_selection.paper_split` (192 train /
@@ -308,7 +307,7 @@ def compare_architectures(
     ``.attrs["per_split"]``.
     """
     from skphotoz.nn.estimator import JointMorphZ
-    from skphotoz.nn.network import ARCHITECTURES
+    from skphotoz.nn.spec import ARCHITECTURES
 
     if architectures is None:
         architectures = list(ARCHITECTURES)

@@ -23,13 +23,14 @@ from scipy import stats
 from sklearn.utils import Bunch, check_random_state
 from tqdm.auto import tqdm
 
-from skphotoz.model_selection.split import (
-    BootstrapSplit,
-    _checked_joint_data,
-    _chunks,
-    _replica_chunk,
+from skphotoz.model_selection.out_of_fold import (
+    joint_training_data,
+    replica_chunks,
+    replica_settings,
     replica_weights,
+    train_fold_replicas,
 )
+from skphotoz.model_selection.split import BootstrapSplit
 
 #: Rows of the statistics table.
 WEIGHT_GROUPS = ("class_probability", "random_neuron", "layer")
@@ -41,6 +42,13 @@ def _median(x, axis=-1):
 
 def _pearson_kurtosis(x, axis=-1):
     return stats.kurtosis(x, axis=axis, fisher=False)
+
+
+def _redshift_weights(estimator, settings, X, y, splits, seed, verbose):
+    from skphotoz.nn.replica import redshift_layer_weights
+
+    model, _ = train_fold_replicas(estimator, settings, X, y, splits, seed=seed, verbose=verbose)
+    return redshift_layer_weights(model)
 
 
 def weight_statistics(values, *, n_resamples=1000, random_state=None):
@@ -156,15 +164,16 @@ def bootstrap_weight_analysis(
         )
     if n_runs < 2:
         raise ValueError(f"n_runs must be at least 2 for a distribution; got {n_runs}.")
-    Xv, late, redshift = _checked_joint_data(estimator, X, y)
+    Xv, _, _ = joint_training_data(estimator, X, y)
     rng = check_random_state(random_state)
     splitter = BootstrapSplit(n_runs, random_state=rng.randint(np.iinfo(np.int32).max))
-    counts = replica_weights(list(splitter.split(Xv, y)), len(Xv))
-    chunks = _chunks(n_runs)
+    splits = list(splitter.split(Xv, y))
+    settings = replica_settings(estimator, replicas=True)
+    chunks = replica_chunks(n_runs)
     seeds = rng.randint(np.iinfo(np.int32).max, size=len(chunks))
     jobs = (
-        delayed(_replica_chunk)(
-            estimator, Xv, late, redshift, counts[:, c], int(s), int(verbose > 1), "weights"
+        delayed(_redshift_weights)(
+            estimator, settings, X, y, [splits[k] for k in c], int(s), int(verbose > 1)
         )
         for c, s in zip(chunks, seeds, strict=True)
     )
@@ -192,5 +201,5 @@ def bootstrap_weight_analysis(
         layer_weights=groups["layer"],
         random_neuron=random_neuron,
         raw_weights=raw,
-        bootstrap_counts=counts,
+        bootstrap_counts=replica_weights(splits, len(Xv)),
     )

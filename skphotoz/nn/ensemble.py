@@ -11,14 +11,11 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 
-from skphotoz.nn.estimator import JointMorphZ
-from skphotoz.validation import check_joint_fit_input, joint_target_tags
+from skphotoz.nn.base import BaseJointNetwork
 
 
 def out_of_bag_error_scale(z_replicas, z_spec, counts, coverage=0.68):
@@ -68,7 +65,7 @@ def out_of_bag_error_scale(z_replicas, z_spec, counts, coverage=0.68):
     return float(np.quantile(ratio, coverage))
 
 
-class ReplicaEnsemble(ClassifierMixin, BaseEstimator):
+class ReplicaEnsemble(BaseJointNetwork):
     """Bootstrap ensemble of the joint network, trained as replicas in one computation.
 
     ``n_replicas`` copies of the network of :class:`skphotoz.JointMorphZ`
@@ -82,7 +79,9 @@ class ReplicaEnsemble(ClassifierMixin, BaseEstimator):
     ----------
     base_units, base_dropout, class_units, class_dropout, redshift_units, \
 feed_class_probability, epochs, batch_size, learning_rate, lr_decay_floor, \
-redshift_loss_weight, threshold, standardize, type_column, redshift_column, verbose
+redshift_loss_weight, class_weight, missing_bands, band_dropout, colours, min_observed_bands, \
+threshold, \
+standardize, type_column, redshift_column, verbose
         As in :class:`skphotoz.JointMorphZ`. Each replica standardises with
         the mean and standard deviation of its own resample.
     n_replicas : int, default=20
@@ -122,29 +121,10 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
     """
 
     _parameter_constraints = {
-        key: JointMorphZ._parameter_constraints[key]
-        for key in (
-            "base_units",
-            "base_dropout",
-            "class_units",
-            "class_dropout",
-            "redshift_units",
-            "feed_class_probability",
-            "epochs",
-            "batch_size",
-            "learning_rate",
-            "lr_decay_floor",
-            "redshift_loss_weight",
-            "threshold",
-            "standardize",
-            "type_column",
-            "redshift_column",
-            "random_state",
-            "verbose",
-        )
+        **BaseJointNetwork._parameter_constraints,
+        "n_replicas": [Interval(numbers.Integral, 1, None, closed="left")],
+        "calibrate_errors": ["boolean"],
     }
-    _parameter_constraints["n_replicas"] = [Interval(numbers.Integral, 1, None, closed="left")]
-    _parameter_constraints["calibrate_errors"] = ["boolean"]
 
     def __init__(
         self,
@@ -160,6 +140,11 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
         learning_rate=1e-3,
         lr_decay_floor=0.1,
         redshift_loss_weight="auto",
+        class_weight=None,
+        missing_bands="auto",
+        band_dropout=0.0,
+        colours=False,
+        min_observed_bands=2,
         threshold=0.5,
         standardize=True,
         type_column="type",
@@ -169,39 +154,32 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
         random_state=None,
         verbose=0,
     ):
-        self.base_units = base_units
-        self.base_dropout = base_dropout
-        self.class_units = class_units
-        self.class_dropout = class_dropout
-        self.redshift_units = redshift_units
-        self.feed_class_probability = feed_class_probability
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.lr_decay_floor = lr_decay_floor
-        self.redshift_loss_weight = redshift_loss_weight
-        self.threshold = threshold
-        self.standardize = standardize
-        self.type_column = type_column
-        self.redshift_column = redshift_column
+        super().__init__(
+            base_units=base_units,
+            base_dropout=base_dropout,
+            class_units=class_units,
+            class_dropout=class_dropout,
+            redshift_units=redshift_units,
+            feed_class_probability=feed_class_probability,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            lr_decay_floor=lr_decay_floor,
+            redshift_loss_weight=redshift_loss_weight,
+            class_weight=class_weight,
+            missing_bands=missing_bands,
+            band_dropout=band_dropout,
+            colours=colours,
+            min_observed_bands=min_observed_bands,
+            threshold=threshold,
+            standardize=standardize,
+            type_column=type_column,
+            redshift_column=redshift_column,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.n_replicas = n_replicas
         self.calibrate_errors = calibrate_errors
-        self.random_state = random_state
-        self.verbose = verbose
-
-    def __sklearn_tags__(self):
-        tags = joint_target_tags(super().__sklearn_tags__())
-        tags.input_tags.allow_nan = False
-        return tags
-
-    # Validation and the prediction API are JointMorphZ's own, reused as is:
-    # they only need _forward and the shared parameters.
-    _check_X = JointMorphZ._check_X
-    _network_kwargs = JointMorphZ._network_kwargs
-    predict_proba = JointMorphZ.predict_proba
-    predict_redshift = JointMorphZ.predict_redshift
-    predict = JointMorphZ.predict
-    score = JointMorphZ.score
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -221,11 +199,10 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
         """
         # The replica module builds Keras layers: imported on use, so that
         # importing skphotoz does not start TensorFlow.
-        from skphotoz.nn.replica import predict_replicas, train_estimator_replicas
+        from skphotoz.nn.replica import predict_replicas, train_replicas
 
-        X, types, redshift, self.classes_ = check_joint_fit_input(self, X, y)
-        self._network_kwargs()  # validate the layout before any work
-        late = types == self.classes_[1]
+        X, late, redshift, weights = self._fit_inputs(X, y, sample_weight)
+        spec = self.network_spec(X)  # validates the layout before any work
         rng = check_random_state(self.random_state)
         counts = np.zeros((len(X), self.n_replicas), dtype=np.int32)
         for rows in (np.flatnonzero(late), np.flatnonzero(~late)):
@@ -233,42 +210,62 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
             for k in range(self.n_replicas):
                 counts[:, k] += np.bincount(rows[draws[:, k]], minlength=len(X))
         self.bootstrap_counts_ = counts
-        weights = counts.astype(np.float64)
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (len(X),):
-                raise ValueError(
-                    f"sample_weight must have shape ({len(X)},); got {sample_weight.shape}."
-                )
-            weights = weights * sample_weight[:, None]
-        self.model_ = train_estimator_replicas(
-            self,
+        settings = self._replica_training_settings()
+        # Class weights are in ``weights`` already (computed on the whole sample).
+        settings["class_weight"] = None
+        self.model_ = train_replicas(
             X,
             late,
             redshift,
-            weights,
+            counts * weights[:, None],
+            spec=spec,
             seed=int(rng.randint(np.iinfo(np.int32).max)),
             verbose=self.verbose,
+            **settings,
+        )
+        # X is validated already; re-validating the array would warn about
+        # feature names when the user fitted on a DataFrame.
+        _, z_replicas = predict_replicas(self.model_, X)
+        # The replicas' typical disagreement on galaxies like the training ones.
+        self.typical_spread_ = float(
+            np.median(z_replicas.std(axis=1, ddof=min(1, self.n_replicas - 1)))
         )
         self.error_scale_ = 1.0
         if self.calibrate_errors:
-            # X is validated already; re-validating the array would warn about
-            # feature names when the user fitted on a DataFrame.
-            _, z_replicas = predict_replicas(self.model_, X)
             self.error_scale_ = out_of_bag_error_scale(z_replicas, redshift, counts)
         return self
+
+    #: Replica spread of z, in units of its training median, above which the
+    #: replicas are said to disagree (``replica_disagreement``).
+    DISAGREEMENT_FACTOR = 5.0
+
+    def _model_flags(self, outputs):
+        spread = outputs["z_phot_err"] / self.error_scale_
+        with np.errstate(invalid="ignore"):
+            disagree = spread > self.DISAGREEMENT_FACTOR * max(self.typical_spread_, 1e-6)
+        return {"replica_disagreement": disagree}
 
     def _replica_outputs(self, X):
         from skphotoz.nn.replica import predict_replicas
 
-        check_is_fitted(self)
-        X = self._check_X(X, reset=False)
         p_late, redshift = predict_replicas(self.model_, X)
         return p_late.astype(np.float64), redshift.astype(np.float64)
 
-    def _forward(self, X):
+    def _network_outputs(self, X):
         p_late, redshift = self._replica_outputs(X)
-        return p_late.mean(axis=1), redshift.mean(axis=1)
+        ddof = 1 if self.n_replicas > 1 else 0
+        z_phot = redshift.mean(axis=1)
+        lo, hi = np.percentile(redshift, [16, 84], axis=1)
+        # The calibration stretches the interval about the mean, keeping its skew.
+        scale = self.error_scale_
+        return {
+            "p_late": p_late.mean(axis=1),
+            "z_phot": z_phot,
+            "p_late_err": p_late.std(axis=1, ddof=ddof),
+            "z_phot_err": scale * redshift.std(axis=1, ddof=ddof),
+            "z_phot_lo68": z_phot - scale * (z_phot - lo),
+            "z_phot_hi68": z_phot + scale * (hi - z_phot),
+        }
 
     def predict_uncertainty(self, X):
         """Replica means and spreads of P(late type) and redshift, per galaxy.
@@ -291,46 +288,23 @@ redshift_loss_weight, threshold, standardize, type_column, redshift_column, verb
             ``z_phot_err``: that of z times ``error_scale_``;
             ``z_phot_lo68``/``z_phot_hi68``: the 16th/84th percentiles of the
             replica redshifts, stretched about ``z_phot`` by ``error_scale_``.
-            Indexed like ``X`` when it is a DataFrame.
+            Indexed like ``X`` when it is a DataFrame. :meth:`predict_joint`
+            gives the same columns with the type and the flags.
         """
-        p_late, redshift = self._replica_outputs(X)
-        ddof = 1 if self.n_replicas > 1 else 0
-        z_phot = redshift.mean(axis=1)
-        lo, hi = np.percentile(redshift, [16, 84], axis=1)
-        # The calibration stretches the interval about the mean, keeping its skew.
-        scale = getattr(self, "error_scale_", 1.0)
-        return pd.DataFrame(
-            {
-                "p_late": p_late.mean(axis=1),
-                "p_late_err": p_late.std(axis=1, ddof=ddof),
-                "z_phot": z_phot,
-                "z_phot_err": scale * redshift.std(axis=1, ddof=ddof),
-                "z_phot_lo68": z_phot - scale * (z_phot - lo),
-                "z_phot_hi68": z_phot + scale * (hi - z_phot),
-            },
-            index=X.index if isinstance(X, pd.DataFrame) else None,
+        columns = ["p_late", "p_late_err", "z_phot", "z_phot_err", "z_phot_lo68", "z_phot_hi68"]
+        return self.predict_joint(X)[columns]
+
+    def _rebuild_network(self):
+        from skphotoz.nn.replica import build_replica_network
+
+        # The standardisation's statistics are weights too: placeholders here,
+        # overwritten with the pickled values.
+        spec = self.network_spec()
+        zeros = np.zeros((self.n_replicas, spec.n_features(self.n_features_in_)))
+        return build_replica_network(
+            self.n_features_in_,
+            self.n_replicas,
+            spec,
+            input_mean=zeros,
+            input_scale=zeros + 1,
         )
-
-    def __getstate__(self):
-        # As JointMorphZ: keep the weights, rebuild the network on load.
-        state = self.__dict__.copy()
-        model = state.pop("model_", None)
-        if model is not None:
-            state["_network_weights"] = model.get_weights()
-        return state
-
-    def __setstate__(self, state):
-        weights = state.pop("_network_weights", None)
-        self.__dict__.update(state)
-        if weights is not None:
-            from skphotoz.nn.replica import build_replica_network
-
-            zeros = np.zeros((self.n_replicas, self.n_features_in_))
-            self.model_ = build_replica_network(
-                self.n_features_in_,
-                self.n_replicas,
-                input_mean=zeros,
-                input_scale=zeros + 1,
-                **self._network_kwargs(),
-            )
-            self.model_.set_weights(weights)

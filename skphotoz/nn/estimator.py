@@ -14,70 +14,22 @@ import numbers
 import os
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from skphotoz.validation import (
-    check_joint_fit_input,
-    check_magnitude_input,
-    joint_target_tags,
-    split_targets,
-)
+from skphotoz.nn.base import BaseJointNetwork, network_features, observed_standardisation
+from skphotoz.nn.spec import PROTOCOLS, effective_redshift_loss_weight
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-#: Training protocols. ``"paper"`` is de Diego et al. (2021) taken literally;
-#: ``"fixed"`` is its final-run mode; ``"total_loss"`` early-stops on the sum
-#: of both validation losses and restores the best weights.
-PROTOCOLS = ("paper", "fixed", "total_loss")
-
-#: The redshift MSE weight that ``redshift_loss_weight="auto"`` uses outside
-#: ``protocol="paper"``. The MSE of z (~0.006 on real samples) is some 30 times
-#: smaller than the class BCE (~0.2), so with equal weights the shared base
-#: module learns almost only the type; 10 measured best on CNOC2, VIPERS and
-#: the demo sample (docs/benchmarks.md, benchmarks/bench_protocols.py).
-AUTO_REDSHIFT_LOSS_WEIGHT = 10.0
-
-
-def effective_redshift_loss_weight(redshift_loss_weight, protocol):
-    """The MSE weight actually used: "auto" is 1 (the paper's) for ``protocol="paper"``.
-
-    Examples
-    --------
-    >>> from skphotoz.nn.estimator import effective_redshift_loss_weight
-    >>> [effective_redshift_loss_weight("auto", protocol) for protocol in ("paper", "fixed")]
-    [1.0, 10.0]
-    """
-    if isinstance(redshift_loss_weight, str):
-        return 1.0 if protocol == "paper" else AUTO_REDSHIFT_LOSS_WEIGHT
-    return float(redshift_loss_weight)
-
 
 # Predictions are made in large slices: a direct call avoids the per-batch
 # overhead of ``Model.predict`` and its console progress bar.
 _PREDICT_CHUNK = 65536
 
 
-def _check_layer_spec(name, units, dropouts=None):
-    units = tuple(units)
-    if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
-        raise ValueError(f"{name} must be a tuple of positive integers; got {units!r}.")
-    if dropouts is None:
-        return units, None
-    dropouts = tuple(dropouts)
-    if len(dropouts) != len(units):
-        raise ValueError(
-            f"{name} has {len(units)} layer(s) but its dropout tuple has {len(dropouts)} entries."
-        )
-    if not all(0.0 <= d < 1.0 for d in dropouts):
-        raise ValueError(f"Dropout rates for {name} must lie in [0, 1); got {dropouts!r}.")
-    return units, dropouts
-
-
-class JointMorphZ(ClassifierMixin, BaseEstimator):
+class JointMorphZ(BaseJointNetwork):
     """Joint early/late type classifier and photometric-redshift regressor.
 
     The non-sequential network of de Diego et al. (2021, A&A 655, A56): a
@@ -117,14 +69,50 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
     early_stopping_patience : int, default=10
     lr_reduce_factor : float, default=0.9
     lr_reduce_patience : int, default=5
+    trainer : {"auto", "compiled", "keras"}, default="auto"
+        ``"compiled"``: the replica trainer with one replica, each epoch one
+        compiled call (XLA from about a thousand steps on): the fast path,
+        statistically equivalent to Keras' loop (docs/benchmarks.md).
+        ``"keras"``: Keras' ``Model.fit``, needed by the early-stopping
+        protocols. ``"auto"``: compiled under ``protocol="fixed"``.
     lr_decay_floor : float, default=0.1
         Final learning rate of the sigmoid schedule, as a fraction of
         ``learning_rate`` (``"fixed"`` only).
     redshift_loss_weight : float or "auto", default="auto"
         Weight of the MSE term in the total loss (BCE has weight 1). "auto"
         is 1 under ``protocol="paper"`` (the paper's equal weights) and
-        :data:`AUTO_REDSHIFT_LOSS_WEIGHT` (10) otherwise, the value that
-        measured best on real samples (docs/benchmarks.md).
+        :data:`skphotoz.nn.spec.AUTO_REDSHIFT_LOSS_WEIGHT` (10) otherwise, the
+        value that measured best on real samples (docs/benchmarks.md).
+    class_weight : None, "balanced" or dict, default=None
+        Weights of the two types in the cross-entropy, multiplying any
+        ``sample_weight``: "balanced" gives both types the same total weight;
+        a dict maps "early"/"late" to weights.
+    missing_bands : {"auto", "native", "error"}, default="auto"
+        How bands without a magnitude are handled. NaN marks a band that was
+        not observed and +inf a non-detection
+        (:class:`skphotoz.preprocessing.SentinelToNaN` converts catalog
+        codes). ``"native"``: the network takes, for each band, its z-scored
+        magnitude (0 where absent), whether it was observed and whether it was
+        a non-detection (:mod:`skphotoz.nn.layers`); the standardisation uses
+        the observed magnitudes only, and ``band_dropout`` teaches the network
+        to predict from any subset of bands. ``"auto"``: native when the
+        training magnitudes have a gap, otherwise the paper's plain input
+        (a galaxy with a gap is then still predicted from its other bands,
+        but flagged, since the network never learnt that case). ``"error"``:
+        a missing band is a ValueError, as in the paper.
+    band_dropout : float, default=0.0
+        With the native encoding, the probability that training hides an
+        observed band of a galaxy (per band, per step), so that the network
+        learns to predict from any subset of bands. Off by default: on
+        VIPERS with its u gaps 0.1 and 0.3 cost scatter and outliers
+        (docs/benchmarks.md); use it when predicting gap patterns the
+        training set lacks.
+    colours : bool, default=False
+        Also feed the colours of adjacent bands (in column order), computed
+        inside the network, so a colour is missing when either band is.
+    min_observed_bands : int, default=2
+        A galaxy with fewer observed bands (one colour, at least) gets no
+        prediction: NaN and the flag ``too_few_bands``, never a number.
     threshold : float, default=0.5
         A galaxy is late type when p >= threshold. Use
         :class:`skphotoz.thresholding.YoudenThresholdCV` to learn the Youden
@@ -146,12 +134,16 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Band names, when ``X`` is a DataFrame.
-    mean_, scale_ : ndarray of shape (n_features_in_,)
-        Input standardisation.
+    mean_, scale_ : ndarray of shape (n_inputs,)
+        Input standardisation (over observed magnitudes, then colours).
+    missing_bands_ : bool
+        Whether the network was built with the missing-band encoding.
     model_ : keras.Model
         The trained network.
     history_ : dict of list
-        Keras training history, with the learning rate per epoch.
+        Training history per epoch: the losses and the learning rate.
+    trainer_ : {"compiled", "keras"}
+        The trainer that ran.
     n_epochs_ : int
         Epochs actually run.
 
@@ -168,31 +160,13 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "base_units": ["array-like"],
-        "base_dropout": ["array-like"],
-        "class_units": ["array-like"],
-        "class_dropout": ["array-like"],
-        "redshift_units": ["array-like"],
-        "feed_class_probability": ["boolean"],
+        **BaseJointNetwork._parameter_constraints,
         "protocol": [StrOptions(set(PROTOCOLS))],
-        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
         "early_stopping_patience": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr_reduce_factor": [Interval(numbers.Real, 0, 1, closed="neither")],
         "lr_reduce_patience": [Interval(numbers.Integral, 1, None, closed="left")],
-        "lr_decay_floor": [Interval(numbers.Real, 0, 1, closed="right")],
-        "redshift_loss_weight": [
-            Interval(numbers.Real, 0, None, closed="neither"),
-            StrOptions({"auto"}),
-        ],
-        "threshold": [Interval(numbers.Real, 0, 1, closed="both")],
-        "standardize": ["boolean"],
-        "type_column": [str],
-        "redshift_column": [str],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        "trainer": [StrOptions({"auto", "compiled", "keras"})],
     }
 
     def __init__(
@@ -212,8 +186,14 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
         early_stopping_patience=10,
         lr_reduce_factor=0.9,
         lr_reduce_patience=5,
+        trainer="auto",
         lr_decay_floor=0.1,
         redshift_loss_weight="auto",
+        class_weight=None,
+        missing_bands="auto",
+        band_dropout=0.0,
+        colours=False,
+        min_observed_bands=2,
         threshold=0.5,
         standardize=True,
         type_column="type",
@@ -221,62 +201,57 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
     ):
-        self.base_units = base_units
-        self.base_dropout = base_dropout
-        self.class_units = class_units
-        self.class_dropout = class_dropout
-        self.redshift_units = redshift_units
-        self.feed_class_probability = feed_class_probability
+        super().__init__(
+            base_units=base_units,
+            base_dropout=base_dropout,
+            class_units=class_units,
+            class_dropout=class_dropout,
+            redshift_units=redshift_units,
+            feed_class_probability=feed_class_probability,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            lr_decay_floor=lr_decay_floor,
+            redshift_loss_weight=redshift_loss_weight,
+            class_weight=class_weight,
+            missing_bands=missing_bands,
+            band_dropout=band_dropout,
+            colours=colours,
+            min_observed_bands=min_observed_bands,
+            threshold=threshold,
+            standardize=standardize,
+            type_column=type_column,
+            redshift_column=redshift_column,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.protocol = protocol
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.early_stopping_patience = early_stopping_patience
         self.lr_reduce_factor = lr_reduce_factor
         self.lr_reduce_patience = lr_reduce_patience
-        self.lr_decay_floor = lr_decay_floor
-        self.redshift_loss_weight = redshift_loss_weight
-        self.threshold = threshold
-        self.standardize = standardize
-        self.type_column = type_column
-        self.redshift_column = redshift_column
-        self.random_state = random_state
-        self.verbose = verbose
-
-    # ------------------------------------------------------------------ tags
-    def __sklearn_tags__(self):
-        tags = joint_target_tags(super().__sklearn_tags__())
-        tags.input_tags.allow_nan = False
-        return tags
-
-    # ------------------------------------------------------------ validation
-    def _check_X(self, X, reset):
-        return check_magnitude_input(self, X, reset=reset)
-
-    def _network_kwargs(self):
-        base_units, base_dropout = _check_layer_spec(
-            "base_units", self.base_units, self.base_dropout
-        )
-        class_units, class_dropout = _check_layer_spec(
-            "class_units", self.class_units, self.class_dropout
-        )
-        if not base_units:
-            raise ValueError("base_units needs at least one layer (the shared base module).")
-        redshift_units, _ = _check_layer_spec("redshift_units", self.redshift_units)
-        return {
-            "base_units": base_units,
-            "base_dropout": base_dropout,
-            "class_units": class_units,
-            "class_dropout": class_dropout,
-            "redshift_units": redshift_units,
-            "feed_class_probability": bool(self.feed_class_probability),
-        }
+        self.trainer = trainer
 
     def _build_network(self, seed=None):
         from skphotoz.nn.network import build_joint_network
 
-        return build_joint_network(self.n_features_in_, seed=seed, **self._network_kwargs())
+        spec = self.network_spec()
+        inside = spec.encodes_inside
+        stats = {"input_mean": self.mean_, "input_scale": self.scale_} if inside else {}
+        return build_joint_network(self.n_features_in_, spec, seed=seed, **stats)
+
+    def _rebuild_network(self):
+        if getattr(self, "trainer_", "keras") == "keras":
+            return self._build_network()
+        from skphotoz.nn.replica import build_replica_network
+
+        return build_replica_network(
+            self.n_features_in_,
+            1,
+            self.network_spec(),
+            input_mean=self.mean_[None],
+            input_scale=self.scale_[None],
+        )
 
     # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -286,7 +261,8 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_bands)
-            AB magnitudes.
+            AB magnitudes; NaN for a band not observed and +inf for a
+            non-detection (see ``missing_bands``).
         y : array-like of shape (n_samples, 2), DataFrame or astropy Table
             Type label (``"ET"``/``"LT"`` or 0/1) and spectroscopic redshift.
         sample_weight : array-like of shape (n_samples,), optional
@@ -296,69 +272,116 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
         -------
         self : JointMorphZ
         """
-        import keras
-
-        from skphotoz.nn.network import compile_joint_network
-
-        X, types, redshift, self.classes_ = check_joint_fit_input(self, X, y)
-        self._network_kwargs()  # validate the layout before any work
-        p_target = (types == self.classes_[1]).astype(np.float32)
-        weights = None
-        if sample_weight is not None:
-            # sklearn's check covers lists, Series, shape, negative and all-zero weights.
-            weights = _check_sample_weight(
-                sample_weight, X, dtype=np.float32, ensure_non_negative=True
-            )
-
+        X, late, redshift, weights = self._fit_inputs(X, y, sample_weight)
+        spec = self.network_spec(X)  # validates the layout before any work
+        self.trainer_ = self._resolve_trainer()
+        features = network_features(X, spec.colours)
         if self.standardize:
-            self.mean_ = X.mean(axis=0)
-            scale = X.std(axis=0)
-            self.scale_ = np.where(scale > 0, scale, 1.0)
+            self.mean_, self.scale_ = observed_standardisation(features)
         else:
-            self.mean_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
-        Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
-
+            self.mean_ = np.zeros(features.shape[1])
+            self.scale_ = np.ones(features.shape[1])
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        keras.utils.set_random_seed(seed)
-        self.model_ = compile_joint_network(
-            self._build_network(seed),
-            learning_rate=self.learning_rate,
-            redshift_loss_weight=effective_redshift_loss_weight(
-                self.redshift_loss_weight, self.protocol
-            ),
-        )
-        targets = {"p_late": p_target, "redshift": redshift.astype(np.float32)}
-        fit_kwargs = {"epochs": self.epochs, "batch_size": self.batch_size}
-        fit_kwargs["callbacks"], validation = self._callbacks_and_split(Xs, targets, weights, seed)
-        Xt, yt, wt = validation.pop("train")
-        if validation:
-            fit_kwargs["validation_data"] = validation["data"]
-        fit_kwargs["callbacks"].extend(self._progress_callbacks())
-        history = self.model_.fit(
-            Xt, yt, sample_weight=wt, verbose=2 if self.verbose >= 2 else 0, **fit_kwargs
-        )
-        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-        self.n_epochs_ = len(next(iter(self.history_.values())))
+        if self.trainer_ == "compiled":
+            self._fit_compiled(X, late, redshift, weights, spec, seed)
+        else:
+            if sample_weight is None and self.class_weight is None:
+                weights = None  # Keras' unweighted path: the paper's exact arithmetic
+            self._fit_keras(X, late, redshift, weights, spec, seed)
+        self.n_epochs_ = len(self.history_["learning_rate"])
         return self
 
-    def _callbacks_and_split(self, Xs, targets, weights, seed):
-        """Return (callbacks, {"train": (X, y, w), ["data": validation tuple]})."""
-        import keras
-
-        from skphotoz.nn.network import LearningRateLogger, sigmoid_learning_rate
-
-        if self.protocol == "fixed":
-            schedule = keras.callbacks.LearningRateScheduler(
-                lambda epoch: sigmoid_learning_rate(
-                    epoch, self.epochs, self.learning_rate, floor_fraction=self.lr_decay_floor
-                )
+    def _resolve_trainer(self):
+        if self.trainer == "auto":
+            return "compiled" if self.protocol == "fixed" else "keras"
+        if self.trainer == "compiled" and self.protocol != "fixed":
+            raise ValueError(
+                f"trainer='compiled' runs a fixed-epoch schedule; protocol={self.protocol!r} "
+                "needs Keras' callbacks (trainer='keras' or 'auto')."
             )
-            return [schedule, LearningRateLogger()], {"train": (Xs, targets, weights)}
+        return self.trainer
 
-        indices = np.arange(len(Xs))
+    def _fit_compiled(self, X, late, redshift, weights, spec, seed):
+        """The fast path: the replica trainer with one replica, each epoch one compiled call.
+
+        Statistically equivalent to Keras' loop under ``protocol="fixed"``
+        (the same loss, optimizer, schedule and batch size), not identical:
+        the dropout masks come from another random stream and the last batch
+        is padded (see :mod:`skphotoz.nn.replica`).
+        """
+        from skphotoz.nn.replica import train_replicas
+
+        settings = self._replica_training_settings()
+        settings.update(class_weight=None, standardize=None)  # both are applied here
+        n_steps = self.epochs * -(-len(X) // self.batch_size)
+        self.model_, self.history_ = train_replicas(
+            X,
+            late,
+            redshift,
+            weights[:, None],
+            spec=spec,
+            seed=seed,
+            verbose=int(self.verbose == 1),
+            input_mean=self.mean_[None],
+            input_scale=self.scale_[None],
+            # Compiling an epoch with XLA takes a few seconds: it pays from
+            # about a thousand steps on (a 300-epoch fit of 200 galaxies).
+            jit_compile=n_steps >= 1000,
+            return_history=True,
+            progress_label="JointMorphZ",
+            **settings,
+        )
+
+    def _fit_keras(self, X, late, redshift, weights, spec, seed):
+        """Keras' own ``Model.fit``, with the callbacks of the protocol."""
+        from skphotoz.nn.loss import JointLoss
+        from skphotoz.nn.network import (
+            TqdmEpochs,
+            compile_joint_network,
+            keras_seed,
+            protocol_callbacks,
+        )
+
+        if spec.encodes_inside:
+            Xs = X.astype(np.float32)  # the network encodes and standardises itself
+        else:
+            Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
+        weights = None if weights is None else weights.astype(np.float32)
+        with keras_seed(seed):
+            self.model_ = compile_joint_network(
+                self._build_network(seed),
+                learning_rate=self.learning_rate,
+                loss=JointLoss(
+                    effective_redshift_loss_weight(self.redshift_loss_weight, self.protocol)
+                ),
+            )
+            targets = {"p_late": late.astype(np.float32), "redshift": redshift.astype(np.float32)}
+            fit_kwargs = {"epochs": self.epochs, "batch_size": self.batch_size}
+            fit_kwargs["callbacks"] = protocol_callbacks(
+                self.protocol,
+                epochs=self.epochs,
+                learning_rate=self.learning_rate,
+                lr_decay_floor=self.lr_decay_floor,
+                early_stopping_patience=self.early_stopping_patience,
+                lr_reduce_factor=self.lr_reduce_factor,
+                lr_reduce_patience=self.lr_reduce_patience,
+            )
+            Xt, yt, wt = Xs, targets, weights
+            if self.protocol != "fixed":
+                (Xt, yt, wt), validation = self._validation_split(Xs, targets, weights, seed)
+                fit_kwargs["validation_data"] = validation
+            if self.verbose == 1:
+                fit_kwargs["callbacks"].append(TqdmEpochs(self.epochs))
+            history = self.model_.fit(
+                Xt, yt, sample_weight=wt, verbose=2 if self.verbose >= 2 else 0, **fit_kwargs
+            )
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+    def _validation_split(self, Xs, targets, weights, seed):
+        """((X, y, w) to train on, validation tuple): a type-stratified hold-out."""
         train_idx, val_idx = train_test_split(
-            indices,
+            np.arange(len(Xs)),
             test_size=self.validation_fraction,
             stratify=targets["p_late"],
             random_state=seed,
@@ -369,38 +392,38 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
             return Xs[idx], {k: v[idx] for k, v in targets.items()}, w
 
         Xv, yv, wv = take(val_idx)
-        validation = (Xv, yv) if wv is None else (Xv, yv, wv)
-        if self.protocol == "paper":
-            stop_on, reduce_on, restore = "val_p_late_loss", "val_redshift_loss", False
-        else:
-            stop_on, reduce_on, restore = "val_loss", "val_loss", True
-        callbacks = [
-            keras.callbacks.EarlyStopping(
-                monitor=stop_on,
-                mode="min",
-                patience=self.early_stopping_patience,
-                restore_best_weights=restore,
-            ),
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=reduce_on,
-                mode="min",
-                factor=self.lr_reduce_factor,
-                patience=self.lr_reduce_patience,
-            ),
-            LearningRateLogger(),
-        ]
-        return callbacks, {"train": take(train_idx), "data": validation}
+        return take(train_idx), ((Xv, yv) if wv is None else (Xv, yv, wv))
 
-    def _progress_callbacks(self):
-        from skphotoz.nn.network import TqdmEpochs
+    def replica_settings(self):
+        """Keyword arguments of :func:`skphotoz.nn.replica.train_replicas` for this model.
 
-        return [TqdmEpochs(self.epochs)] if self.verbose == 1 else []
+        This is the capability :mod:`skphotoz.model_selection` looks for: an
+        estimator (or a Pipeline's final step) that has it trains all folds of
+        a cross-validation as replicas of one vectorised network. The layout
+        (``spec``) is resolved from the data by :meth:`network_spec`.
+
+        Raises
+        ------
+        ValueError
+            Unless ``protocol="fixed"``: an early-stopping protocol stops each
+            fold at its own epoch, which replicas cannot.
+        """
+        if self.protocol != "fixed":
+            raise ValueError(
+                f"protocol={self.protocol!r} stops each fold at its own epoch; only "
+                "protocol='fixed' (one fixed-epoch schedule) trains as replicas."
+            )
+        return self._replica_training_settings()
 
     # --------------------------------------------------------------- predict
-    def _forward(self, X):
-        check_is_fitted(self)
-        X = self._check_X(X, reset=False)
-        Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
+    def _network_outputs(self, X):
+        if self.trainer_ == "compiled" or self.network_spec().encodes_inside:
+            Xs = X.astype(np.float32)  # the network standardises and encodes itself
+        else:
+            # A gap the network has no encoding for reads as the training mean
+            # (0 once z-scored): predicted from the other bands, and flagged.
+            Xs = np.nan_to_num((X - self.mean_) / self.scale_, nan=0.0, posinf=0.0)
+            Xs = Xs.astype(np.float32)
         p_late = np.empty(len(Xs), dtype=np.float64)
         redshift = np.empty(len(Xs), dtype=np.float64)
         for start in range(0, len(Xs), _PREDICT_CHUNK):
@@ -410,74 +433,4 @@ class JointMorphZ(ClassifierMixin, BaseEstimator):
             out = self.model_.predict_on_batch(chunk)
             p_late[start : start + len(chunk)] = np.asarray(out["p_late"])[:, 0]
             redshift[start : start + len(chunk)] = np.asarray(out["redshift"])[:, 0]
-        return p_late, redshift
-
-    def predict_proba(self, X):
-        """Type probabilities, columns ordered as ``classes_`` ([P(ET), P(LT)]).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_bands)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, 2)
-        """
-        p_late, _ = self._forward(X)
-        return np.column_stack([1.0 - p_late, p_late])
-
-    def predict_redshift(self, X):
-        """Photometric redshifts, shape (n_samples,)."""
-        return self._forward(X)[1]
-
-    def predict(self, X):
-        """Joint prediction ``[type label, photometric redshift]``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_bands)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, 2)
-            Column 0 is the type label (late type when p >= ``threshold``),
-            column 1 the redshift. The array is ``object`` when the labels
-            are strings and float otherwise, so it has the layout of ``y``.
-        """
-        p_late, redshift = self._forward(X)
-        labels = np.where(p_late >= self.threshold, self.classes_[1], self.classes_[0])
-        dtype = object if self.classes_.dtype.kind in "USO" else np.float64
-        out = np.empty((len(labels), 2), dtype=dtype)
-        out[:, 0], out[:, 1] = labels, redshift
-        return out
-
-    def score(self, X, y, sample_weight=None):
-        """Joint score: minus the paper's total loss, BCE + MSE (higher is better).
-
-        See :func:`skphotoz.metrics.joint_score`.
-        """
-        from skphotoz.metrics import joint_score
-
-        types, redshift = split_targets(y, self.type_column, self.redshift_column)
-        p_late, z_phot = self._forward(X)
-        return joint_score(
-            types == self.classes_[1], p_late, redshift, z_phot, sample_weight=sample_weight
-        )
-
-    # -------------------------------------------------------------- pickling
-    def __getstate__(self):
-        # A Keras model is rebuilt from the estimator's parameters and its
-        # weights; pickling the graph itself would tie files to one Keras
-        # build and drag the optimizer state along.
-        state = self.__dict__.copy()
-        model = state.pop("model_", None)
-        if model is not None:
-            state["_network_weights"] = model.get_weights()
-        return state
-
-    def __setstate__(self, state):
-        weights = state.pop("_network_weights", None)
-        self.__dict__.update(state)
-        if weights is not None:
-            self.model_ = self._build_network()
-            self.model_.set_weights(weights)
+        return {"p_late": p_late, "z_phot": redshift}

@@ -1,44 +1,65 @@
-"""The non-sequential network of de Diego et al. (2021), built from parameters.
+"""The joint network as a Keras model, and the callbacks of its training protocols.
 
-Architecture 1 of the paper (its Fig. 2), in the paper's notation:
-
-* Base module ``D512_0.5``: Dense(512, relu) + Dropout(0.5);
-* Classification module ``D32_0.1 : D32_0.1 : D1``: two Dense(32, relu) +
-  Dropout(0.1), then Dense(1, sigmoid) giving p = P(late type);
-* Redshift module ``C^b_c : D1``: concatenate(base output, p), then
-  Dense(1, linear).
-
-The other architectures of the paper's Table 2 are parameter changes:
-Architecture 2 is ``base_units=(64,)``; Architecture 3 is
-``class_units=(32,), class_dropout=(0.1,)``; Architecture 4 is
-``redshift_units=(16,)`` (a Dense(16) on the base output before the
-concatenation, ``D16 : C^c_+ : D1``).
+The layout comes from :class:`skphotoz.nn.spec.NetworkSpec` (the paper's
+Architecture 1 by default), the loss from :class:`skphotoz.nn.loss.JointLoss`.
+The replica network of :mod:`skphotoz.nn.replica` builds the same layout with
+a replica axis.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
+import random
 
 import keras
+import numpy as np
 from keras import layers
 from tqdm.auto import tqdm
 
-#: Output names: the Keras losses and metrics are keyed on them
-#: ("val_p_late_loss", "val_redshift_loss").
-CLASS_OUTPUT, REDSHIFT_OUTPUT = "p_late", "redshift"
+from skphotoz.nn.layers import BandDropout, MagnitudeEncoding
+from skphotoz.nn.loss import JointLoss
+from skphotoz.nn.spec import CLASS_OUTPUT, REDSHIFT_LAYER, REDSHIFT_OUTPUT, NetworkSpec
 
-#: Name of the layer whose kernel holds the concatenate-layer weights
-#: analysed in the paper's Sect. 3.3 (Fig. 8).
-REDSHIFT_LAYER = "redshift"
 
-#: Published architectures of Table 2, as keyword arguments for
-#: :func:`build_joint_network` and :class:`skphotoz.JointMorphZ`.
-ARCHITECTURES = {
-    1: {},
-    2: {"base_units": (64,), "base_dropout": (0.5,)},
-    3: {"class_units": (32,), "class_dropout": (0.1,)},
-    4: {"redshift_units": (16,)},
-}
+@contextlib.contextmanager
+def keras_seed(seed):
+    """Seed Keras and TensorFlow for one fit, leaving NumPy's and Python's global state alone.
+
+    ``keras.utils.set_random_seed`` seeds Python's ``random`` and NumPy's
+    global generator too; a library must not change those behind its user's
+    back, so they are saved and restored around the fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.nn.network import keras_seed
+    >>> np.random.seed(1); before = np.random.get_state()[1][:3]
+    >>> with keras_seed(0):
+    ...     pass
+    >>> bool((np.random.get_state()[1][:3] == before).all())
+    True
+    """
+    # The legacy global generator is exactly the state being protected here.
+    numpy_state, python_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    keras.utils.set_random_seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(numpy_state)  # noqa: NPY002
+        random.setstate(python_state)
+
+
+def seeds_keras(function):
+    """Run ``function`` under :func:`keras_seed` of its ``seed`` keyword (default 0)."""
+
+    @functools.wraps(function)
+    def seeded(*args, **kwargs):
+        with keras_seed(kwargs.get("seed", 0)):
+            return function(*args, **kwargs)
+
+    return seeded
 
 
 def _dense_dropout_stack(x, units, dropouts, prefix, seed):
@@ -52,15 +73,7 @@ def _dense_dropout_stack(x, units, dropouts, prefix, seed):
 
 
 def build_joint_network(
-    n_features,
-    *,
-    base_units=(512,),
-    base_dropout=(0.5,),
-    class_units=(32, 32),
-    class_dropout=(0.1, 0.1),
-    redshift_units=(),
-    feed_class_probability=True,
-    seed=None,
+    n_features, spec=None, *, seed=None, input_mean=None, input_scale=None, **architecture
 ):
     """Build the joint classification + redshift network (uncompiled).
 
@@ -68,19 +81,19 @@ def build_joint_network(
     ----------
     n_features : int
         Number of input magnitudes (bands).
-    base_units, base_dropout : tuple
-        Widths and dropout rates of the base module's Dense layers.
-    class_units, class_dropout : tuple
-        Widths and dropout rates of the classification branch before its
-        sigmoid output.
-    redshift_units : tuple
-        Dense(relu) layers on the base output before the concatenation
-        (empty for Architecture 1).
-    feed_class_probability : bool
-        Concatenate p = P(late type) into the redshift branch (the paper's
-        design). ``False`` gives two heads that share only the base module.
+    spec : NetworkSpec, optional
+        The layout; by default built from ``**architecture``.
     seed : int or None
         Seed for the dropout layers.
+    input_mean, input_scale : array-like of shape (n_inputs,), optional
+        Needed when ``spec.encodes_inside`` (missing bands or colours): the
+        model then takes raw magnitudes (NaN = not observed, +inf = not
+        detected) and encodes them with
+        :class:`~skphotoz.nn.layers.MagnitudeEncoding`; the statistics cover
+        :func:`skphotoz.nn.base.network_features`. Otherwise the input is
+        already standardised.
+    **architecture
+        Fields of :class:`~skphotoz.nn.spec.NetworkSpec` (``base_units`` ...).
 
     Returns
     -------
@@ -94,16 +107,31 @@ def build_joint_network(
     >>> tuple(model.get_layer("redshift").kernel.shape)  # 512 base outputs + p
     (513, 1)
     """
+    spec = NetworkSpec.from_params(**architecture) if spec is None else spec
     inputs = keras.Input(shape=(n_features,), name="magnitudes")
-    base = _dense_dropout_stack(inputs, base_units, base_dropout, "base", seed)
+    x = inputs
+    if spec.encodes_inside:
+        if input_mean is None or input_scale is None:
+            raise ValueError("This layout encodes raw magnitudes: give input_mean and input_scale.")
+        if spec.missing_bands and spec.band_dropout > 0:
+            band_seed = None if seed is None else seed + 200
+            x = BandDropout(spec.band_dropout, seed=band_seed, name="band_dropout")(x)
+        x = MagnitudeEncoding(
+            input_mean,
+            input_scale,
+            indicators=spec.missing_bands,
+            colours=spec.colours,
+            name="encoding",
+        )(x)
+    base = _dense_dropout_stack(x, spec.base_units, spec.base_dropout, "base", seed)
     cls = _dense_dropout_stack(
-        base, class_units, class_dropout, "class", None if seed is None else seed + 100
+        base, spec.class_units, spec.class_dropout, "class", None if seed is None else seed + 100
     )
     p_late = layers.Dense(1, activation="sigmoid", name=CLASS_OUTPUT)(cls)
     z_in = base
-    for i, n_units in enumerate(redshift_units):
+    for i, n_units in enumerate(spec.redshift_units):
         z_in = layers.Dense(n_units, activation="relu", name=f"redshift_dense_{i}")(z_in)
-    if feed_class_probability:
+    if spec.feed_class_probability:
         z_in = layers.Concatenate(name="concatenate")([z_in, p_late])
     redshift = layers.Dense(1, activation="linear", name=REDSHIFT_LAYER)(z_in)
     return keras.Model(
@@ -111,14 +139,11 @@ def build_joint_network(
     )
 
 
-def compile_joint_network(
-    model, learning_rate=1e-3, class_loss_weight=1.0, redshift_loss_weight=1.0
-):
-    """Compile with the paper's losses (BCE + MSE) and RMSprop."""
+def compile_joint_network(model, learning_rate=1e-3, loss=None):
+    """Compile with the joint loss (:class:`~skphotoz.nn.loss.JointLoss`) and RMSprop."""
+    loss = JointLoss() if loss is None else loss
     model.compile(
-        optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),
-        loss={CLASS_OUTPUT: "binary_crossentropy", REDSHIFT_OUTPUT: "mse"},
-        loss_weights={CLASS_OUTPUT: class_loss_weight, REDSHIFT_OUTPUT: redshift_loss_weight},
+        optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate), **loss.compile_arguments()
     )
     return model
 
@@ -142,6 +167,55 @@ def sigmoid_learning_rate(epoch, n_epochs, initial, floor_fraction=0.1, midpoint
     x = (epoch - midpoint * n_epochs) / max(width * n_epochs, 1e-9)
     x = min(max(x, -60.0), 60.0)
     return initial * (floor_fraction + (1.0 - floor_fraction) / (1.0 + math.exp(x)))
+
+
+def protocol_callbacks(
+    protocol,
+    *,
+    epochs,
+    learning_rate,
+    lr_decay_floor=0.1,
+    early_stopping_patience=10,
+    lr_reduce_factor=0.9,
+    lr_reduce_patience=5,
+):
+    """The Keras callbacks of a training protocol (see :data:`skphotoz.nn.spec.PROTOCOLS`).
+
+    ``"fixed"``: the sigmoid learning-rate decay over ``epochs``.
+    ``"paper"``: EarlyStopping on the validation class loss and
+    ReduceLROnPlateau on the validation redshift loss. ``"total_loss"``: both
+    on the total validation loss, restoring the best weights. Every protocol
+    logs the learning rate.
+
+    Examples
+    --------
+    >>> from skphotoz.nn.network import protocol_callbacks
+    >>> [type(c).__name__ for c in protocol_callbacks("paper", epochs=10, learning_rate=1e-3)]
+    ['EarlyStopping', 'ReduceLROnPlateau', 'LearningRateLogger']
+    """
+    if protocol == "fixed":
+        schedule = keras.callbacks.LearningRateScheduler(
+            lambda epoch: sigmoid_learning_rate(
+                epoch, epochs, learning_rate, floor_fraction=lr_decay_floor
+            )
+        )
+        return [schedule, LearningRateLogger()]
+    if protocol == "paper":
+        stop_on, reduce_on, restore = "val_p_late_loss", "val_redshift_loss", False
+    else:
+        stop_on, reduce_on, restore = "val_loss", "val_loss", True
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor=stop_on,
+            mode="min",
+            patience=early_stopping_patience,
+            restore_best_weights=restore,
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor=reduce_on, mode="min", factor=lr_reduce_factor, patience=lr_reduce_patience
+        ),
+        LearningRateLogger(),
+    ]
 
 
 class LearningRateLogger(keras.callbacks.Callback):

@@ -52,8 +52,11 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from skphotoz.nn.estimator import effective_redshift_loss_weight
-from skphotoz.nn.network import REDSHIFT_LAYER, sigmoid_learning_rate
+from skphotoz.nn.base import network_features, replica_standardisation
+from skphotoz.nn.layers import BandDropout, MagnitudeEncoding
+from skphotoz.nn.loss import JointLoss, class_weight_factors
+from skphotoz.nn.network import seeds_keras, sigmoid_learning_rate
+from skphotoz.nn.spec import REDSHIFT_LAYER, NetworkSpec
 
 # Replica activations are (K, rows, width); predictions are cut into slices
 # of at most this many activation floats (256 MB) whatever K is.
@@ -110,25 +113,6 @@ class ReplicaDense(layers.Layer):
         config = super().get_config()
         config.update(n_replicas=self.n_replicas, units=self.units)
         return config
-
-
-class ReplicaStandardize(layers.Layer):
-    """Z-score raw magnitudes per replica: (batch, f) -> (K, batch, f)."""
-
-    def __init__(self, mean, scale, **kwargs):
-        super().__init__(**kwargs)
-        self.mean = self.add_weight(
-            shape=np.shape(mean), initializer="zeros", trainable=False, name="mean"
-        )
-        self.scale = self.add_weight(
-            shape=np.shape(scale), initializer="ones", trainable=False, name="scale"
-        )
-        self.mean.assign(np.asarray(mean, np.float32))
-        self.scale.assign(np.asarray(scale, np.float32))
-
-    def call(self, inputs):
-        x = ops.expand_dims(inputs, 0)
-        return (x - ops.expand_dims(self.mean, 1)) / ops.expand_dims(self.scale, 1)
 
 
 class ReplicaDropout(layers.Layer):
@@ -244,80 +228,37 @@ class _ToBatchMajor(layers.Layer):
         return ops.transpose(ops.squeeze(inputs, -1))
 
 
-def replica_standardisation(X, weights):
-    """Weighted mean and standard deviation of every band, per replica.
-
-    Replica k standardises as ``JointMorphZ(standardize=True)`` fitted on its
-    own training rows would: the rows repeated ``weights[:, k]`` times
-    (bootstrap counts; 0/1 for LOO masks), population standard deviation,
-    a zero scale replaced by 1.
-
-    Parameters
-    ----------
-    X : array-like of shape (n, n_features)
-        Raw magnitudes.
-    weights : array-like of shape (n, K)
-        Non-negative counts; every column needs a positive sum.
-
-    Returns
-    -------
-    mean, scale : ndarray of shape (K, n_features)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skphotoz.nn.replica import replica_standardisation
-    >>> X = np.array([[1.0], [2.0], [4.0]])
-    >>> mean, scale = replica_standardisation(X, np.array([[1, 0], [1, 1], [0, 1]]))
-    >>> mean.ravel().tolist(), scale.ravel().tolist()
-    ([1.5, 3.0], [0.5, 1.0])
-    """
-    X = np.asarray(X, dtype=np.float64)
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.ndim != 2 or weights.shape[0] != X.shape[0]:
-        raise ValueError(f"weights must have shape ({X.shape[0]}, K); got {weights.shape}.")
-    total = weights.sum(axis=0)
-    if np.any(total <= 0) or np.any(weights < 0):
-        raise ValueError("weights must be non-negative with a positive sum in every replica.")
-    mean = (weights.T @ X) / total[:, None]
-    var = (weights.T @ X**2) / total[:, None] - mean**2
-    scale = np.sqrt(np.clip(var, 0.0, None))
-    # The one-pass variance leaves round-off where the true spread is zero.
-    scale[scale <= 1e-12 * np.maximum(np.abs(mean), 1.0)] = 1.0
-    return mean, scale
-
-
 def _build(
     n_features,
     n_replicas,
+    spec,
     *,
     seed=None,
     input_mean=None,
     input_scale=None,
     counter_hash_dropout=False,
-    **arch,
+    per_replica_input=False,
 ):
     """The user model (batch-major outputs) and the training model (logits, K-major)."""
-    base_units = arch.get("base_units", (512,))
-    base_dropout = arch.get("base_dropout", (0.5,))
-    class_units = arch.get("class_units", (32, 32))
-    class_dropout = arch.get("class_dropout", (0.1, 0.1))
-    redshift_units = arch.get("redshift_units", ())
-    unknown = set(arch) - {
-        "base_units",
-        "base_dropout",
-        "class_units",
-        "class_dropout",
-        "redshift_units",
-        "feed_class_probability",
-    }
-    if unknown:
-        raise TypeError(f"Unknown architecture argument(s): {sorted(unknown)}.")
-
-    inputs = keras.Input(shape=(n_features,), name="magnitudes")
+    if per_replica_input:
+        # One input array per replica (K, rows, f): a fold's own preprocessing.
+        inputs = keras.Input(shape=(None, n_features), batch_size=n_replicas, name="magnitudes")
+    else:
+        inputs = keras.Input(shape=(n_features,), name="magnitudes")
     x = inputs
     if input_mean is not None:
-        x = ReplicaStandardize(input_mean, input_scale, name="standardize")(x)
+        if spec.missing_bands and spec.band_dropout > 0:
+            band_seed = None if seed is None else seed + 200
+            x = BandDropout(spec.band_dropout, n_replicas=n_replicas, seed=band_seed)(x)
+        x = MagnitudeEncoding(
+            input_mean,
+            input_scale,
+            indicators=spec.missing_bands,
+            colours=spec.colours,
+            name="standardize",
+        )(x)
+    elif spec.encodes_inside:
+        raise ValueError("This layout encodes raw magnitudes: give input_mean and input_scale.")
 
     def stack(x, units, dropouts, prefix, offset):
         for i, (n_units, rate) in enumerate(zip(units, dropouts, strict=True)):
@@ -330,14 +271,14 @@ def _build(
                 )(x)
         return x
 
-    base = stack(x, base_units, base_dropout, "base", 0)
-    cls = stack(base, class_units, class_dropout, "class", 100)
+    base = stack(x, spec.base_units, spec.base_dropout, "base", 0)
+    cls = stack(base, spec.class_units, spec.class_dropout, "class", 100)
     logit = ReplicaDense(n_replicas, 1, None, name="p_late")(cls)
     p_late = layers.Activation("sigmoid")(logit)
     z_in = base
-    for i, n_units in enumerate(redshift_units):
+    for i, n_units in enumerate(spec.redshift_units):
         z_in = ReplicaDense(n_replicas, n_units, "relu", name=f"redshift_dense_{i}")(z_in)
-    if arch.get("feed_class_probability", True):
+    if spec.feed_class_probability:
         z_in = [z_in, p_late]
     redshift = ReplicaDense(n_replicas, 1, None, name=REDSHIFT_LAYER)(z_in)
     model = keras.Model(
@@ -349,19 +290,34 @@ def _build(
     return model, trainer
 
 
-def build_replica_network(n_features, n_replicas, *, seed=None, **architecture):
+def build_replica_network(
+    n_features,
+    n_replicas,
+    spec=None,
+    *,
+    seed=None,
+    input_mean=None,
+    input_scale=None,
+    per_replica_input=False,
+    **architecture,
+):
     """The joint network of :func:`skphotoz.nn.network.build_joint_network`, K times.
 
     Parameters
     ----------
     n_features, n_replicas : int
+    spec : NetworkSpec, optional
+        The layout; by default built from ``**architecture``.
     seed : int or None
         Seed of the dropout layers; masks are drawn per element, so
         independently for every replica.
+    input_mean, input_scale : array-like of shape (K, n_features), optional
+        Per-replica standardisation (and missing-band encoding) of raw
+        magnitudes inside the model.
+    per_replica_input : bool, default=False
+        The input is one array per replica, shape (K, rows, n_features).
     **architecture
-        ``base_units`` etc. as in :func:`~skphotoz.nn.network.build_joint_network`,
-        plus ``input_mean``/``input_scale`` (K, n_features) for per-replica
-        standardisation of raw magnitudes.
+        Fields of :class:`~skphotoz.nn.spec.NetworkSpec`.
 
     Returns
     -------
@@ -375,7 +331,16 @@ def build_replica_network(n_features, n_replicas, *, seed=None, **architecture):
     >>> tuple(model.get_layer("redshift").kernel.shape)  # per replica: 1 output, 8 base + p inputs
     (3, 1, 9)
     """
-    return _build(n_features, n_replicas, seed=seed, **architecture)[0]
+    spec = NetworkSpec.from_params(**architecture) if spec is None else spec
+    return _build(
+        n_features,
+        n_replicas,
+        spec,
+        seed=seed,
+        input_mean=input_mean,
+        input_scale=input_scale,
+        per_replica_input=per_replica_input,
+    )[0]
 
 
 def _set_initial_weights(model, initial_weights, n_replicas):
@@ -399,41 +364,75 @@ def _set_initial_weights(model, initial_weights, n_replicas):
         variable.assign(stacked.reshape(variable.shape))
 
 
+def _replica_class_weights(late, weights, class_weight):
+    """``weights`` (n, K) times each replica's class weights ("balanced" on its own counts)."""
+    if class_weight is None:
+        return weights
+    if class_weight == "balanced":
+        late = np.asarray(late, dtype=bool)[:, None]
+        total = weights.sum(axis=0)
+        n_late = (weights * late).sum(axis=0)
+        n_early = total - n_late
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w_late = np.where(n_late > 0, total / (2 * n_late), 1.0)
+            w_early = np.where(n_early > 0, total / (2 * n_early), 1.0)
+        return weights * np.where(late, w_late, w_early)
+    return weights * class_weight_factors(late, class_weight)[:, None]
+
+
+@seeds_keras
 def train_replicas(
     X,
     late,
     redshift,
     weights,
     *,
+    spec=None,
     epochs=300,
     batch_size=64,
     learning_rate=1e-3,
     lr_decay_floor=0.1,
     redshift_loss_weight=1.0,
+    class_weight=None,
+    standardize=None,
     seed=0,
     jit_compile="auto",
     verbose=0,
     input_mean=None,
     input_scale=None,
     initial_weights=None,
+    return_history=False,
+    progress_label=None,
     **architecture,
 ):
     """Train K replicas of the joint network, replica k with sample weights ``weights[:, k]``.
 
     Parameters
     ----------
-    X : ndarray of shape (n, n_features)
-        Magnitudes: raw when ``input_mean`` is given, otherwise already
-        standardised (one standardisation shared by every replica).
+    X : ndarray of shape (n, n_features) or (K, n, n_features)
+        Magnitudes, shared by every replica or one array per replica (each
+        fold's own preprocessing). Raw when the model standardises
+        (``standardize`` or ``input_mean``), otherwise already standardised.
+        With ``spec.missing_bands``, NaN marks a band not observed and +inf a
+        non-detection.
     late : ndarray of shape (n,)
         1 for late type, 0 for early type.
     redshift : ndarray of shape (n,)
     weights : ndarray of shape (n, K)
         Per-galaxy, per-replica weights: 0/1 for LOO masks, counts for
         bootstrap resamples.
+    spec : NetworkSpec, optional
+        The layout; by default built from ``**architecture``.
     epochs, batch_size, learning_rate, lr_decay_floor, redshift_loss_weight
         As in :class:`skphotoz.JointMorphZ` with ``protocol="fixed"``
         (``redshift_loss_weight="auto"`` resolves as it does there).
+    class_weight : None, "balanced" or dict
+        Type weights; "balanced" is computed on each replica's own counts.
+    standardize : bool or None
+        True: replica k z-scores with the weighted statistics of its own
+        training rows (:func:`replica_standardisation`), exactly as the
+        estimator fitted on them would. False: an identity standardisation
+        layer. None: use ``input_mean`` if given.
     seed : int
         Seeds initialisation, dropout and the batch order.
     jit_compile : bool or "auto"
@@ -443,21 +442,28 @@ def train_replicas(
         networks and few epochs).
     verbose : int
         1 shows a progress bar over epochs.
-    input_mean, input_scale : ndarray of shape (K, n_features), optional
-        Per-replica z-scoring applied inside the model (see
-        :func:`replica_standardisation`); ``X`` is then raw magnitudes, in
-        training and in :func:`predict_replicas`.
+    input_mean, input_scale : ndarray of shape (K, n_inputs), optional
+        Per-replica z-scoring applied inside the model (``n_inputs`` counts
+        the colours too, :func:`skphotoz.nn.base.network_features`); ``X`` is
+        then raw magnitudes, in training and in :func:`predict_replicas`.
     initial_weights : list of ndarray, or list of such lists, optional
         Start from the weights of a ``build_joint_network`` model
         (``model.get_weights()``), one list for all replicas or one per
         replica; used to check replicas against single fits.
+    return_history : bool, default=False
+        Also return a history with Keras' keys (``loss``, ``p_late_loss``,
+        ``redshift_loss``, ``learning_rate``) per epoch: each loss is the
+        mean over the epoch's batches, summed over replicas.
+    progress_label : str, optional
+        Label of the progress bar (``verbose``); default "K replicas".
     **architecture
-        ``base_units`` etc., as in :func:`skphotoz.nn.network.build_joint_network`.
+        Fields of :class:`~skphotoz.nn.spec.NetworkSpec` (``base_units`` ...).
 
     Returns
     -------
     keras.Model
-        Outputs ``{"p_late": (n, K), "redshift": (n, K)}``.
+        Outputs ``{"p_late": (n, K), "redshift": (n, K)}``; with
+        ``return_history``, ``(model, history)``.
 
     Examples
     --------
@@ -471,29 +477,50 @@ def train_replicas(
     >>> [a.shape for a in predict_replicas(model, X)]
     [(40, 2), (40, 2)]
     """
+    from skphotoz.nn.spec import effective_redshift_loss_weight
+
+    spec = NetworkSpec.from_params(**architecture) if spec is None else spec
     X = np.asarray(X, dtype=np.float32)
-    weights = np.asarray(weights, dtype=np.float32)
-    if weights.ndim != 2 or weights.shape[0] != X.shape[0]:
-        raise ValueError(f"weights must have shape ({X.shape[0]}, K); got {weights.shape}.")
+    weights = np.asarray(weights, dtype=np.float64)
+    per_replica_input = X.ndim == 3
+    n_rows, n_features = X.shape[-2], X.shape[-1]
+    if weights.ndim != 2 or weights.shape[0] != n_rows:
+        raise ValueError(f"weights must have shape ({n_rows}, K); got {weights.shape}.")
+    n, n_replicas = weights.shape
+    if per_replica_input and X.shape[0] != n_replicas:
+        raise ValueError(f"X has {X.shape[0]} per-replica arrays for {n_replicas} replicas.")
+    n_inputs = spec.n_features(n_features)
+    if standardize:
+        if input_mean is not None:
+            raise ValueError("Give standardize=True or input_mean/input_scale, not both.")
+        input_mean, input_scale = replica_standardisation(
+            network_features(X, spec.colours), weights
+        )
+    elif input_mean is None and (standardize is False or spec.encodes_inside):
+        # An identity standardisation layer: gaps and colours are encoded
+        # there, and an estimator's replica network always has one (pickles
+        # rebuild that layout).
+        input_mean = np.zeros((n_replicas, n_inputs))
+        input_scale = np.ones_like(input_mean)
     if (input_mean is None) != (input_scale is None):
         raise ValueError("Give both input_mean and input_scale, or neither.")
-    n, n_replicas = weights.shape
     if input_mean is not None:
         for name, arr in (("input_mean", input_mean), ("input_scale", input_scale)):
-            if np.shape(arr) != (n_replicas, X.shape[1]):
+            if np.shape(arr) != (n_replicas, n_inputs):
                 raise ValueError(
-                    f"{name} must have shape ({n_replicas}, {X.shape[1]}); got {np.shape(arr)}."
+                    f"{name} must have shape ({n_replicas}, {n_inputs}); got {np.shape(arr)}."
                 )
-    keras.utils.set_random_seed(seed)
+    weights = _replica_class_weights(late, weights, class_weight).astype(np.float32)
     compile_epoch = jit_compile in (True, "auto")
     model, trainer = _build(
-        X.shape[1],
+        n_features,
         n_replicas,
+        spec,
         seed=seed,
         input_mean=input_mean,
         input_scale=input_scale,
         counter_hash_dropout=compile_epoch,
-        **architecture,
+        per_replica_input=per_replica_input,
     )
     if initial_weights is not None:
         _set_initial_weights(model, initial_weights, n_replicas)
@@ -505,8 +532,9 @@ def train_replicas(
     n_batches = -(-n // batch_size)
     pad = n_batches * batch_size - n
     real = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
+    pad_shape = (*X.shape[:-2], pad, n_features)
     data = {
-        "X": np.concatenate([X, np.zeros((pad, X.shape[1]), np.float32)]),
+        "X": np.concatenate([X, np.zeros(pad_shape, np.float32)], axis=-2),
         "late": np.concatenate([np.asarray(late, np.float32), np.zeros(pad, np.float32)]),
         "redshift": np.concatenate([np.asarray(redshift, np.float32), np.zeros(pad, np.float32)]),
         "weights": np.concatenate([weights, np.zeros((pad, n_replicas), np.float32)]),
@@ -527,34 +555,33 @@ def train_replicas(
             "Replica training needs the TensorFlow backend (the project's backend); got "
             f"{keras.backend.backend()!r}."
         )
-    redshift_loss_weight = effective_redshift_loss_weight(redshift_loss_weight, "fixed")
-    run_epoch = _tensorflow_epoch(trainer, optimizer, data, redshift_loss_weight, compile_epoch)
+    loss = JointLoss(effective_redshift_loss_weight(redshift_loss_weight, "fixed"))
+    run_epoch = _tensorflow_epoch(trainer, optimizer, data, loss, compile_epoch)
     epoch_range = range(epochs)
     if verbose:
         from tqdm.auto import tqdm
 
-        epoch_range = tqdm(epoch_range, desc=f"{n_replicas} replicas", unit="epoch")
+        label = progress_label or f"{n_replicas} replicas"
+        epoch_range = tqdm(epoch_range, desc=label, unit="epoch")
+    losses = []
     for epoch in epoch_range:
-        run_epoch(orders[epoch], np.float32(rates[epoch]))
-    return model
+        losses.append(run_epoch(orders[epoch], np.float32(rates[epoch])))
+    if not return_history:
+        return model
+    # One transfer at the end: reading each epoch's loss as it ends would
+    # make the host wait for the device every epoch.
+    terms = np.asarray([np.asarray(s, dtype=np.float64) for s in losses]) / n_batches
+    weight = loss.redshift_loss_weight
+    history = {  # Keras' names, so both trainers' histories read alike
+        "loss": (terms[:, 0] + weight * terms[:, 1]).tolist(),
+        "p_late_loss": terms[:, 0].tolist(),
+        "redshift_loss": terms[:, 1].tolist(),
+        "learning_rate": [float(rate) for rate in rates],
+    }
+    return model, history
 
 
-def _replica_loss(logit, z_pred, late, redshift, weights, n_real, redshift_loss_weight):
-    """Sum over replicas of each replica's Keras-weighted BCE + MSE for one batch.
-
-    ``logit``/``z_pred`` are (K, batch, 1); targets (batch,); ``weights``
-    (batch, K). The BCE is computed from the logit, as Keras does for a
-    sigmoid output.
-    """
-    logit = ops.transpose(ops.squeeze(logit, -1))
-    z_pred = ops.transpose(ops.squeeze(z_pred, -1))
-    t = ops.expand_dims(late, 1)
-    bce = ops.relu(logit) - logit * t + ops.log1p(ops.exp(-ops.abs(logit)))
-    mse = ops.square(z_pred - ops.expand_dims(redshift, 1))
-    return ops.sum(weights * (bce + redshift_loss_weight * mse)) / n_real
-
-
-def _tensorflow_epoch(trainer, optimizer, data, redshift_loss_weight, compile_epoch):
+def _tensorflow_epoch(trainer, optimizer, data, loss, compile_epoch):
     """One compiled function running a whole epoch of batches (TensorFlow only).
 
     Keras 3 has no backend-neutral gradient API (its own ``Model.fit`` has a
@@ -568,7 +595,8 @@ def _tensorflow_epoch(trainer, optimizer, data, redshift_loss_weight, compile_ep
     tensors = {k: tf.constant(v) for k, v in data.items()}
     variables = trainer.trainable_variables
     optimizer.build(variables)
-    rlw = float(redshift_loss_weight)
+    # Per-replica inputs (K, rows, f) are gathered along their row axis.
+    row_axis = {k: (1 if k == "X" and v.ndim == 3 else 0) for k, v in data.items()}
 
     # One XLA program per epoch: the activations of K replicas are tens of
     # MB, so the step is bound by memory traffic, and XLA fuses the bias,
@@ -577,54 +605,22 @@ def _tensorflow_epoch(trainer, optimizer, data, redshift_loss_weight, compile_ep
     @tf.function(jit_compile=compile_epoch)
     def run_epoch(order, rate):
         optimizer.learning_rate.assign(rate)
+        sums = tf.zeros(2)  # the epoch's summed class and redshift terms
         for j in tf.range(tf.shape(order)[0]):
             idx = order[j]
-            batch = {k: tf.gather(v, idx) for k, v in tensors.items()}
+            batch = {k: tf.gather(v, idx, axis=row_axis[k]) for k, v in tensors.items()}
             n_real = tf.reduce_sum(batch["real"])
             with tf.GradientTape() as tape:
                 logit, z_pred = trainer(batch["X"], training=True)
-                loss = _replica_loss(
-                    logit, z_pred, batch["late"], batch["redshift"], batch["weights"], n_real, rlw
+                terms = loss.replica_terms(
+                    logit, z_pred, batch["late"], batch["redshift"], batch["weights"], n_real
                 )
-            optimizer.apply(tape.gradient(loss, variables), variables)
+                total = terms[0] + loss.redshift_loss_weight * terms[1]
+            optimizer.apply(tape.gradient(total, variables), variables)
+            sums += tf.stack(terms)
+        return sums
 
     return run_epoch
-
-
-def train_estimator_replicas(estimator, X, late, redshift, weights, *, seed, verbose=0):
-    """:func:`train_replicas` with the settings of a fixed-protocol estimator.
-
-    ``estimator`` is a :class:`skphotoz.JointMorphZ` or
-    :class:`skphotoz.ReplicaEnsemble`: its epochs, batch size, learning-rate
-    schedule, loss weights and layout are those of every replica. With
-    ``estimator.standardize``, replica k z-scores with the weighted statistics
-    of its own training rows, exactly as the estimator fitted on them would;
-    otherwise the scaling is the identity.
-    """
-    if estimator.standardize:
-        mean, scale = replica_standardisation(X, weights)
-    else:
-        mean = np.zeros((weights.shape[1], np.shape(X)[1]))
-        scale = np.ones_like(mean)
-    return train_replicas(
-        X,
-        late,
-        redshift,
-        weights,
-        epochs=estimator.epochs,
-        batch_size=estimator.batch_size,
-        learning_rate=estimator.learning_rate,
-        lr_decay_floor=estimator.lr_decay_floor,
-        # Replicas train only the fixed protocol (callers refuse the others).
-        redshift_loss_weight=effective_redshift_loss_weight(
-            estimator.redshift_loss_weight, "fixed"
-        ),
-        seed=seed,
-        verbose=verbose,
-        input_mean=mean,
-        input_scale=scale,
-        **estimator._network_kwargs(),
-    )
 
 
 def predict_replicas(model, X, chunk=None):
@@ -634,8 +630,9 @@ def predict_replicas(model, X, chunk=None):
     ----------
     model : keras.Model
         From :func:`train_replicas`.
-    X : array-like of shape (n, n_features)
-        As in training (raw magnitudes when the model standardises).
+    X : array-like of shape (n, n_features) or (K, n, n_features)
+        As in training (raw magnitudes when the model standardises; one
+        array per replica when it was trained so).
     chunk : int, optional
         Rows per forward call; by default sized to the number of replicas.
 
@@ -649,10 +646,10 @@ def predict_replicas(model, X, chunk=None):
     if chunk is None:
         chunk = max(64, _PREDICT_FLOATS // (n_replicas * widest))
     p_out, z_out = [], []
-    for start in range(0, len(X), chunk):
+    for start in range(0, X.shape[-2], chunk):
         # predict_on_batch runs Keras' compiled predict function: about 1.6x
         # the throughput of an eager model call (benchmarks/results_replica.md).
-        out = model.predict_on_batch(X[start : start + chunk])
+        out = model.predict_on_batch(X[..., start : start + chunk, :])
         p_out.append(np.asarray(out["p_late"]))
         z_out.append(np.asarray(out["redshift"]))
     if not p_out:

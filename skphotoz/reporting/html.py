@@ -1,11 +1,10 @@
 """The paper's whole analysis as one self-contained HTML report.
 
 :func:`write_report` takes out-of-sample predictions (from
-:func:`skphotoz.model_selection.evaluation.loo_evaluation` or
-:func:`~skphotoz.model_selection.cross_val_predict_joint`, see
-:func:`out_of_sample_predictions`) and writes ``report.html`` with every
-figure embedded as a base64 PNG (the PNG and CSV files are written next to
-it too): Fig. 1 and Table 1 (the data), Tables 3, 5 and 6 (classification
+:func:`skphotoz.reporting.run.out_of_sample_predictions`; the whole analysis
+runs as :func:`skphotoz.reporting.run.run_report`) and writes ``report.html``
+with every figure embedded as a base64 PNG (the PNG and CSV files are written
+next to it too): Fig. 1 and Table 1 (the data), Tables 3, 5 and 6 (classification
 at 0.5 and at Youden's threshold) with the ROC figure (Fig. 5), z_phot vs
 z_spec for the network and the SED baseline (Fig. 6), the residuals with
 99% confidence and prediction bands (Fig. 7), the residual table (Table 7)
@@ -110,57 +109,6 @@ def outlier_counts(z_spec, z_phot_by_model, limit=OUTLIER_LIMIT):
     return pd.DataFrame(rows).T.astype({"n_galaxies": int, "n_outliers": int})
 
 
-# --------------------------------------------------------------- predictions
-def out_of_sample_predictions(
-    estimator, X, y, *, loo=False, n_folds=5, n_bootstrap=1000, random_state=0, verbose=0
-):
-    """Out-of-sample P(LT) and z_phot for every galaxy, for the report.
-
-    ``loo=True`` runs leave-one-out (the paper's protocol) through
-    :func:`skphotoz.model_selection.evaluation.loo_evaluation`; otherwise
-    :func:`skphotoz.model_selection.cross_val_predict_joint` with
-    ``n_folds`` stratified folds.
-
-    Returns
-    -------
-    DataFrame with ``p_late`` and ``z_phot``, one row per galaxy of ``y``.
-    """
-    from skphotoz import model_selection
-    from skphotoz.model_selection.evaluation import loo_evaluation
-
-    if loo:
-        result = loo_evaluation(
-            estimator,
-            X,
-            y,
-            n_bootstrap=n_bootstrap,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        return result.predictions[["p_late", "z_phot"]].reset_index(drop=True)
-    cv = model_selection.StratifiedTypeKFold(n_folds, shuffle=True, random_state=random_state)
-    pred = model_selection.cross_val_predict_joint(
-        estimator, X, y, cv=cv, random_state=random_state, verbose=verbose
-    )
-    return pred[["p_late", "z_phot"]].reset_index(drop=True)
-
-
-def sed_baseline_predictions(X, y, filters, **fitter_params):
-    """P(LT) and z_phot from :class:`skphotoz.baselines.sed.SEDTemplateFitter` with these filters.
-
-    The fitter learns nothing from the training labels unless
-    ``adapt_zero_points=True`` is passed (its default is BPZ's HDF-N prior
-    over a fixed template grid), so predicting the same galaxies is out of
-    sample already.
-    """
-    from skphotoz.baselines.sed import SEDTemplateFitter
-
-    X = np.asarray(X, float)
-    fitter = SEDTemplateFitter(list(filters), **fitter_params).fit(X, y)
-    best = fitter.predict_all(X)  # type probabilities and redshift from one pass
-    return pd.DataFrame({"p_late": best.proba[:, 1], "z_phot": best.redshift})
-
-
 def _metric_summary(types, z_spec, predictions_by_model, n_bootstrap, random_state):
     """Every metric of skphotoz.metrics with bootstrap errors, one column per model."""
     from skphotoz.model_selection.evaluation import evaluate_predictions
@@ -252,7 +200,7 @@ def write_report(
         True types and spectroscopic redshifts.
     predictions : DataFrame with ``p_late`` and ``z_phot``
         Out-of-sample network predictions, row by row with ``y`` (see
-        :func:`out_of_sample_predictions`).
+        :func:`skphotoz.reporting.run.out_of_sample_predictions`).
     r_band : str, optional
         Column of ``X`` for Fig. 1 and Table 1 (guessed by
         :func:`guess_r_band`, else the middle band, with a note).

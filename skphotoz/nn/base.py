@@ -1,0 +1,553 @@
+"""The base of every joint-network estimator: shared parameters, inputs, prediction API, pickling.
+
+:class:`JointMorphZ` (one network) and :class:`ReplicaEnsemble` (a bootstrap
+ensemble trained as replicas) differ only in how they train and in the raw
+outputs of their networks. Everything else lives here once: the parameters
+they share and their constraints (as scikit-learn's MLPClassifier takes them
+from BaseMultilayerPerceptron), the tags, the handling of missing bands, the
+prediction API with its per-galaxy flags, the replica-training capability
+used by :mod:`skphotoz.model_selection`, and pickling.
+"""
+
+from __future__ import annotations
+
+import numbers
+from abc import ABCMeta, abstractmethod
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from skphotoz.nn.coverage import TrainingCoverage
+from skphotoz.nn.loss import class_weight_factors
+from skphotoz.nn.spec import NetworkSpec, effective_redshift_loss_weight
+from skphotoz.validation import (
+    check_joint_fit_input,
+    check_magnitude_input,
+    joint_target_tags,
+    split_targets,
+)
+
+#: ``missing_bands`` options; see :class:`BaseJointNetwork`.
+MISSING_BAND_MODES = ("auto", "native", "error")
+
+
+def missing_band_masks(X):
+    """``(not_observed, not_detected)`` boolean masks of raw magnitudes.
+
+    NaN (or -inf) is a band that was not observed; +inf a non-detection.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.nn.base import missing_band_masks
+    >>> absent, undetected = missing_band_masks(np.array([[20.0, np.nan, np.inf]]))
+    >>> absent.tolist(), undetected.tolist()
+    ([[False, True, False]], [[False, False, True]])
+    """
+    X = np.asarray(X, dtype=np.float64)
+    not_detected = np.isposinf(X)
+    return ~np.isfinite(X) & ~not_detected, not_detected
+
+
+def network_features(X, colours=False):
+    """Magnitudes, and with ``colours`` their adjacent colours: what the network is fed.
+
+    The NumPy twin of the colours that :class:`skphotoz.nn.layers.MagnitudeEncoding`
+    computes inside the model; it serves the training statistics. A colour is
+    NaN where either band is NaN.
+
+    Parameters
+    ----------
+    X : array-like of shape (..., n, n_bands)
+    colours : bool, default=False
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.nn.base import network_features
+    >>> network_features(np.array([[21.0, 20.5, np.nan]]), colours=True).tolist()
+    [[21.0, 20.5, nan, 0.5, nan]]
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if not colours or X.shape[-1] < 2:
+        return X
+    with np.errstate(invalid="ignore"):
+        return np.concatenate([X, X[..., :-1] - X[..., 1:]], axis=-1)
+
+
+def guard_zero_scale(scale, mean):
+    """``scale`` with 1 where it is zero up to round-off relative to ``mean``.
+
+    The threshold ``10 * eps * max(|mean|, 1)`` is that of scikit-learn's
+    ``_handle_zeros_in_scale``: a band that does not vary in the training
+    data is left unscaled instead of being divided by round-off.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.nn.base import guard_zero_scale
+    >>> guard_zero_scale(np.array([1e-14, 0.3]), np.array([21.0, 21.0])).tolist()
+    [1.0, 0.3]
+    """
+    scale = np.array(scale, dtype=np.float64)
+    tiny = 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)
+    scale[scale <= tiny] = 1.0
+    return scale
+
+
+def observed_standardisation(X):
+    """Mean and (population) standard deviation of each band's observed magnitudes.
+
+    NaN and inf (missing bands) are left out; see :func:`guard_zero_scale`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.nn.base import observed_standardisation
+    >>> mean, scale = observed_standardisation(np.array([[20.0, 1.0], [22.0, np.nan]]))
+    >>> mean.tolist(), scale.tolist()
+    ([21.0, 1.0], [1.0, 1.0])
+    """
+    X = np.asarray(X, dtype=np.float64)
+    finite = np.where(np.isfinite(X), X, np.nan)
+    mean = np.nanmean(finite, axis=0)
+    return mean, guard_zero_scale(np.nanstd(finite, axis=0), mean)
+
+
+def replica_standardisation(X, weights):
+    """Weighted mean and standard deviation of every band's observed magnitudes, per replica.
+
+    Replica k standardises as ``JointMorphZ(standardize=True)`` fitted on its
+    own training rows would: the rows repeated ``weights[:, k]`` times
+    (bootstrap counts; 0/1 for LOO masks), population standard deviation,
+    computed over the finite magnitudes only (a missing band counts for
+    nothing), and a zero scale replaced by 1.
+
+    The variance is computed about the mean (two passes), not as
+    E[x^2] - E[x]^2: for magnitudes ~20 with a spread of 0 that one-pass
+    form leaves a round-off scale of ~1e-7 |x| in float64, and a later input
+    that differs from the constant would then be divided by it (a galaxy got
+    z = 3e8 that way). Scales below ``10 * eps * max(|mean|, 1)`` count as
+    zero, the guard of scikit-learn's ``_handle_zeros_in_scale``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, n_features) or (K, n, n_features)
+        Raw magnitudes, shared by every replica or one array per replica;
+        NaN/inf mark missing bands.
+    weights : array-like of shape (n, K)
+        Non-negative counts; every column needs a positive sum.
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (K, n_features)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.nn.base import replica_standardisation
+    >>> X = np.array([[1.0], [2.0], [4.0]])
+    >>> mean, scale = replica_standardisation(X, np.array([[1, 0], [1, 1], [0, 1]]))
+    >>> mean.ravel().tolist(), scale.ravel().tolist()
+    ([1.5, 3.0], [0.5, 1.0])
+    """
+    X = np.asarray(X, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 2 or weights.shape[0] != X.shape[-2]:
+        raise ValueError(f"weights must have shape ({X.shape[-2]}, K); got {weights.shape}.")
+    if np.any(weights.sum(axis=0) <= 0) or np.any(weights < 0):
+        raise ValueError("weights must be non-negative with a positive sum in every replica.")
+    # (K, n, f) per replica: weights (n, K) -> (K, n, 1); shared X broadcasts.
+    w = weights.T[:, :, None] * np.isfinite(X)
+    values = np.where(np.isfinite(X), X, 0.0)
+    total = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (w * values).sum(axis=1) / total
+        centred = np.where(w > 0, values - mean[:, None, :], 0.0)
+        var = (w * centred**2).sum(axis=1) / total
+    mean = np.where(total > 0, mean, 0.0)
+    scale = np.sqrt(np.where(total > 0, var, 1.0))
+    return mean, guard_zero_scale(scale, mean)
+
+
+def _band_list(mask_row, names):
+    return ",".join(names[j] for j in np.flatnonzero(mask_row))
+
+
+class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base class of the joint-network estimators. Not for direct use.
+
+    The parameters documented here are shared by :class:`skphotoz.JointMorphZ`
+    and :class:`skphotoz.ReplicaEnsemble`, which document them in full.
+
+    Examples
+    --------
+    >>> from skphotoz import JointMorphZ, ReplicaEnsemble
+    >>> from skphotoz.nn.base import BaseJointNetwork
+    >>> issubclass(JointMorphZ, BaseJointNetwork), issubclass(ReplicaEnsemble, BaseJointNetwork)
+    (True, True)
+    >>> JointMorphZ().network_spec().base_units
+    (512,)
+    """
+
+    _parameter_constraints = {
+        "base_units": ["array-like"],
+        "base_dropout": ["array-like"],
+        "class_units": ["array-like"],
+        "class_dropout": ["array-like"],
+        "redshift_units": ["array-like"],
+        "feed_class_probability": ["boolean"],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "lr_decay_floor": [Interval(numbers.Real, 0, 1, closed="right")],
+        "redshift_loss_weight": [
+            Interval(numbers.Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
+        "class_weight": [None, StrOptions({"balanced"}), dict],
+        "missing_bands": [StrOptions(set(MISSING_BAND_MODES))],
+        "band_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "colours": ["boolean"],
+        "min_observed_bands": [Interval(numbers.Integral, 1, None, closed="left")],
+        "threshold": [Interval(numbers.Real, 0, 1, closed="both")],
+        "standardize": ["boolean"],
+        "type_column": [str],
+        "redshift_column": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        *,
+        base_units,
+        base_dropout,
+        class_units,
+        class_dropout,
+        redshift_units,
+        feed_class_probability,
+        epochs,
+        batch_size,
+        learning_rate,
+        lr_decay_floor,
+        redshift_loss_weight,
+        class_weight,
+        missing_bands,
+        band_dropout,
+        colours,
+        min_observed_bands,
+        threshold,
+        standardize,
+        type_column,
+        redshift_column,
+        random_state,
+        verbose,
+    ):
+        self.base_units = base_units
+        self.base_dropout = base_dropout
+        self.class_units = class_units
+        self.class_dropout = class_dropout
+        self.redshift_units = redshift_units
+        self.feed_class_probability = feed_class_probability
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.lr_decay_floor = lr_decay_floor
+        self.redshift_loss_weight = redshift_loss_weight
+        self.class_weight = class_weight
+        self.missing_bands = missing_bands
+        self.band_dropout = band_dropout
+        self.colours = colours
+        self.min_observed_bands = min_observed_bands
+        self.threshold = threshold
+        self.standardize = standardize
+        self.type_column = type_column
+        self.redshift_column = redshift_column
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = joint_target_tags(super().__sklearn_tags__())
+        # NaN (a band not observed) and +inf (not detected) are inputs, not
+        # errors, unless missing-band handling is switched off.
+        tags.input_tags.allow_nan = self.missing_bands != "error"
+        return tags
+
+    # ---------------------------------------------------------------- layout
+    def network_spec(self, X=None):
+        """The :class:`~skphotoz.nn.spec.NetworkSpec` this estimator trains.
+
+        Parameters
+        ----------
+        X : array-like, optional
+            Training magnitudes: with ``missing_bands="auto"`` the encoding of
+            missing bands is used when they have a gap. Without ``X`` the
+            fitted choice (``missing_bands_``) is used, or none if unfitted.
+        """
+        if self.missing_bands == "native":
+            native = True
+        elif self.missing_bands == "error":
+            native = False
+        elif X is not None:
+            native = not np.all(np.isfinite(np.asarray(X, dtype=np.float64)))
+        else:
+            native = bool(getattr(self, "missing_bands_", False))
+        return NetworkSpec.from_params(
+            base_units=self.base_units,
+            base_dropout=self.base_dropout,
+            class_units=self.class_units,
+            class_dropout=self.class_dropout,
+            redshift_units=self.redshift_units,
+            feed_class_probability=self.feed_class_probability,
+            missing_bands=native,
+            band_dropout=self.band_dropout if native else 0.0,
+            colours=self.colours,
+        )
+
+    # ---------------------------------------------------------------- inputs
+    def _check_X(self, X, reset):
+        return check_magnitude_input(
+            self, X, reset=reset, allow_missing=self.missing_bands != "error"
+        )
+
+    def _fit_inputs(self, X, y, sample_weight=None):
+        """Validated ``(X, late, redshift, weights)`` for training; sets ``classes_``.
+
+        ``weights`` multiplies the sample weights and the class weights (ones
+        when neither is given).
+        """
+        X, types, redshift, self.classes_ = check_joint_fit_input(
+            self, X, y, allow_missing=self.missing_bands != "error"
+        )
+        late = types == self.classes_[1]
+        absent, not_detected = missing_band_masks(X)
+        never = np.flatnonzero((absent | not_detected).all(axis=0))
+        if len(never):
+            names = self._band_names()
+            raise ValueError(
+                f"Band(s) {[names[j] for j in never]} have no magnitude in any training row; "
+                "a band the network never sees cannot be learnt. Drop the column."
+            )
+        weights = np.ones(len(X))
+        if sample_weight is not None:
+            # sklearn's check covers lists, Series, shape, NaN, negative and all-zero weights.
+            weights = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        weights = weights * class_weight_factors(late, self.class_weight)
+        self.missing_bands_ = self.network_spec(X).missing_bands
+        self.coverage_ = TrainingCoverage().fit(X, redshift)
+        return X, late, redshift, weights
+
+    def _band_names(self):
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return [f"column {j}" for j in range(self.n_features_in_)]
+        return [str(n) for n in names]
+
+    # ------------------------------------------------------------ replicas
+    def _replica_training_settings(self):
+        """Keyword arguments of :func:`skphotoz.nn.replica.train_replicas` (all but ``spec``)."""
+        return {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "lr_decay_floor": self.lr_decay_floor,
+            "redshift_loss_weight": effective_redshift_loss_weight(
+                self.redshift_loss_weight, "fixed"
+            ),
+            "class_weight": self.class_weight,
+            "standardize": self.standardize,
+        }
+
+    # --------------------------------------------------------------- predict
+    @abstractmethod
+    def _network_outputs(self, X):
+        """Raw outputs for validated magnitudes: a dict with ``p_late`` and ``z_phot``."""
+
+    def _outputs(self, X, coverage=False):
+        """Network outputs (NaN for unusable galaxies) and the per-galaxy flag masks.
+
+        ``coverage`` adds the out-of-coverage checks (a neighbour search per
+        galaxy), which only :meth:`predict_joint` reports.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        outputs = self._network_outputs(X)
+        absent, not_detected = missing_band_masks(X)
+        observed = X.shape[1] - (absent | not_detected).sum(axis=1)
+        unusable = observed < min(self.min_observed_bands, X.shape[1])
+        outside = z_bad = np.zeros(len(X), dtype=bool)
+        if coverage:
+            ratio, outside, z_bad = self.coverage_.flags(X, outputs["z_phot"])
+            outputs["coverage_distance"] = ratio
+        if unusable.any():
+            # Fewer observed bands than the model stands behind: no number at all.
+            for key in outputs:
+                outputs[key] = np.where(unusable, np.nan, outputs[key])
+        flags = {
+            "too_few_bands": unusable,
+            "out_of_coverage": outside & ~unusable,
+            "z_out_of_range": z_bad & ~unusable,
+            **self._model_flags(outputs),
+        }
+        return outputs, (absent, not_detected, flags)
+
+    def _model_flags(self, outputs):
+        """Further boolean flags a subclass raises from its outputs (none here)."""
+        return {}
+
+    def _flags(self, absent, not_detected, flags):
+        """Per-galaxy flag strings; built once per distinct pattern, not per row."""
+        names = self._band_names()
+        patterns = np.column_stack([absent, not_detected, *flags.values()])
+        if not patterns.any():  # a clean catalog: nothing to say, at no cost
+            return np.full(len(patterns), "", dtype=object)
+        if patterns.shape[1] <= 62:
+            # One integer per row: np.unique on it is ~10x faster than on rows.
+            codes = patterns.astype(np.int64) @ (np.int64(1) << np.arange(patterns.shape[1]))
+            _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+            unique = patterns[first]
+        else:
+            unique, inverse = np.unique(patterns, axis=0, return_inverse=True)
+        n = absent.shape[1]
+        texts = []
+        for row in unique:
+            tokens = []
+            if row[:n].any():
+                tokens.append("missing:" + _band_list(row[:n], names))
+            if row[n : 2 * n].any():
+                tokens.append("not_detected:" + _band_list(row[n : 2 * n], names))
+            tokens.extend(name for name, on in zip(flags, row[2 * n :], strict=True) if on)
+            texts.append(";".join(tokens))
+        return np.asarray(texts, dtype=object)[np.ravel(inverse)]
+
+    def _labels(self, p_late):
+        labels = np.where(p_late >= self.threshold, self.classes_[1], self.classes_[0])
+        if np.isnan(p_late).any():
+            labels = labels.astype(object)
+            labels[np.isnan(p_late)] = None if self.classes_.dtype.kind in "USO" else np.nan
+        return labels
+
+    def predict_joint(self, X):
+        """Everything the model says about each galaxy, from one forward pass.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands)
+            Magnitudes; NaN for a band not observed, +inf for a non-detection
+            (unless ``missing_bands="error"``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``p_late`` (P(late type)), ``type`` (the label at ``threshold``),
+            ``z_phot``, any per-galaxy errors the model gives,
+            ``coverage_distance`` (distance to the training data in units of
+            its calibrated scale, :mod:`skphotoz.nn.coverage`; above 1 is out
+            of coverage) and ``flags``: ``""`` or ``;``-joined tokens
+            ``missing:<bands>``, ``not_detected:<bands>``, ``too_few_bands``
+            (fewer than ``min_observed_bands`` observed; ``p_late`` and
+            ``z_phot`` are then NaN, never a number), ``out_of_coverage`` (far
+            from every training galaxy, or a gap the training data never
+            had), ``z_out_of_range`` (a redshift below 0 or well beyond the
+            training range; not clipped) and, for an ensemble,
+            ``replica_disagreement``. Indexed like ``X`` when it is a
+            DataFrame.
+        """
+        outputs, masks = self._outputs(X, coverage=True)
+        frame = pd.DataFrame(
+            {"p_late": outputs.pop("p_late"), "z_phot": outputs.pop("z_phot")},
+            index=X.index if isinstance(X, pd.DataFrame) else None,
+        )
+        frame.insert(1, "type", self._labels(frame["p_late"].to_numpy()))
+        for key, values in outputs.items():
+            frame[key] = values
+        frame["flags"] = self._flags(*masks)
+        return frame
+
+    def predict_proba(self, X):
+        """Type probabilities, columns ordered as ``classes_`` ([P(ET), P(LT)]).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            NaN for a galaxy flagged ``too_few_bands``.
+        """
+        p_late = self._outputs(X)[0]["p_late"]
+        return np.column_stack([1.0 - p_late, p_late])
+
+    def predict_redshift(self, X):
+        """Photometric redshifts, shape (n_samples,); NaN where flagged ``too_few_bands``."""
+        return self._outputs(X)[0]["z_phot"]
+
+    def predict(self, X):
+        """Joint prediction ``[type label, photometric redshift]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Column 0 is the type label (late type when p >= ``threshold``),
+            column 1 the redshift. The array is ``object`` when the labels
+            are strings and float otherwise, so it has the layout of ``y``.
+            A galaxy flagged ``too_few_bands`` gets no label and NaN.
+        """
+        outputs = self._outputs(X)[0]
+        labels = self._labels(outputs["p_late"])
+        dtype = object if self.classes_.dtype.kind in "USO" or labels.dtype == object else float
+        out = np.empty((len(labels), 2), dtype=dtype)
+        out[:, 0], out[:, 1] = labels, outputs["z_phot"]
+        return out
+
+    def score(self, X, y, sample_weight=None):
+        """Joint score: minus the paper's total loss, BCE + MSE (higher is better).
+
+        See :func:`skphotoz.metrics.joint_score`.
+        """
+        from skphotoz.metrics import joint_score
+
+        types, redshift = split_targets(y, self.type_column, self.redshift_column)
+        outputs = self._outputs(X)[0]
+        return joint_score(
+            types == self.classes_[1],
+            outputs["p_late"],
+            redshift,
+            outputs["z_phot"],
+            sample_weight=sample_weight,
+        )
+
+    # -------------------------------------------------------------- pickling
+    @abstractmethod
+    def _rebuild_network(self):
+        """An untrained network of the fitted layout, to receive pickled weights."""
+
+    def __getstate__(self):
+        # The Keras model is rebuilt from the estimator's parameters and its
+        # weights: pickling the graph itself would tie files to one Keras
+        # build and drag the optimizer state along.
+        state = self.__dict__.copy()
+        model = state.pop("model_", None)
+        if model is not None:
+            state["_network_weights"] = model.get_weights()
+        return state
+
+    def __setstate__(self, state):
+        weights = state.pop("_network_weights", None)
+        self.__dict__.update(state)
+        if weights is not None:
+            self.model_ = self._rebuild_network()
+            self.model_.set_weights(weights)

@@ -1,0 +1,149 @@
+"""Input layers shared by the Keras network and the replica network.
+
+:class:`MagnitudeEncoding` turns raw magnitudes into the network's input, so
+the standardisation and the missing-band encoding live inside the model and
+travel with its weights. :class:`BandDropout` hides observed bands at random
+during training, so a network trained on gappy photometry learns to predict
+from any subset of its bands.
+
+With ``colours=True`` the encoding first appends the colours of adjacent
+bands, ``m_j - m_(j+1)``, to the magnitudes, so a colour is absent when
+either band is; a colour whose bluer band was not detected (+inf) counts as
+not detected (a red limit), any other non-finite colour as absent.
+
+Missing-band encoding (``indicators=True``), three columns per feature:
+
+* the z-scored magnitude, ``(m - mean) / scale``, or 0 (the training mean)
+  where the band has no magnitude;
+* ``observed``: 1 where the band has a finite magnitude;
+* ``not_detected``: 1 where the magnitude is ``+inf``, which skphotoz uses for
+  a non-detection (the source was looked for and is fainter than the limit;
+  :class:`skphotoz.preprocessing.SentinelToNaN` maps catalog codes to it),
+  as opposed to NaN, a band that was not observed at all. Approximation: the
+  limit itself is not an input; the network learns what "not detected in
+  this band" means from the training galaxies.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+
+class MagnitudeEncoding(layers.Layer):
+    """Standardise raw magnitudes, per replica or for one network, and encode gaps.
+
+    Parameters
+    ----------
+    mean, scale : array-like of shape (n_bands,) or (K, n_bands)
+        Training statistics of the observed magnitudes. 2-D statistics give a
+        replica axis: the output is (K, batch, width).
+    indicators : bool, default=False
+        Append the ``observed`` and ``not_detected`` columns (see the module
+        docstring); without them a non-finite magnitude is an error upstream.
+    colours : bool, default=False
+        Append adjacent colours to the magnitudes first; ``mean`` and
+        ``scale`` then cover magnitudes and colours
+        (:func:`skphotoz.nn.base.network_features` gives the same features in
+        NumPy, for the statistics).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.nn.layers import MagnitudeEncoding
+    >>> layer = MagnitudeEncoding([20.0, 21.0], [1.0, 2.0], indicators=True)
+    >>> np.asarray(layer(np.array([[21.0, np.nan], [np.inf, 25.0]], "float32"))).tolist()
+    [[1.0, 0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.0, 1.0, 1.0, 0.0]]
+    """
+
+    def __init__(self, mean, scale, indicators=False, colours=False, **kwargs):
+        super().__init__(**kwargs)
+        mean = np.asarray(mean, np.float32)
+        self.indicators = bool(indicators)
+        self.colours = bool(colours)
+        self.mean = self.add_weight(
+            shape=mean.shape, initializer="zeros", trainable=False, name="mean"
+        )
+        self.scale = self.add_weight(
+            shape=mean.shape, initializer="ones", trainable=False, name="scale"
+        )
+        self.mean.assign(mean)
+        self.scale.assign(np.asarray(scale, np.float32))
+
+    def call(self, inputs):
+        if self.colours:
+            colours = inputs[..., :-1] - inputs[..., 1:]
+            inputs = ops.concatenate([inputs, colours], axis=-1)
+        mean, scale = self.mean, self.scale
+        if len(mean.shape) == 2:  # a replica axis: (K, f) -> (K, 1, f)
+            mean, scale = ops.expand_dims(mean, 1), ops.expand_dims(scale, 1)
+            if len(inputs.shape) == 2:  # one input shared by every replica
+                inputs = ops.expand_dims(inputs, 0)
+        observed = ops.isfinite(inputs)
+        # Substitute before dividing: a NaN that entered the arithmetic would
+        # survive the where() in the gradient of anything upstream. Without
+        # indicators a gap (which training never had) reads as the mean.
+        safe = ops.where(observed, inputs, mean)
+        values = (safe - mean) / scale
+        if not self.indicators:
+            return values
+        not_detected = ops.cast(ops.logical_and(ops.isinf(inputs), inputs > 0), values.dtype)
+        observed = ops.cast(observed, values.dtype)
+        shape = ops.shape(values)
+        # Broadcasting replicas against a shared input: give every part one shape.
+        observed = ops.broadcast_to(observed, shape)
+        not_detected = ops.broadcast_to(not_detected, shape)
+        return ops.concatenate([values, observed, not_detected], axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            mean=ops.convert_to_numpy(self.mean).tolist(),
+            scale=ops.convert_to_numpy(self.scale).tolist(),
+            indicators=self.indicators,
+            colours=self.colours,
+        )
+        return config
+
+
+class BandDropout(layers.Layer):
+    """Hide each band of each galaxy with probability ``rate`` during training.
+
+    Works on raw magnitudes, before :class:`MagnitudeEncoding`: a hidden band
+    becomes NaN, exactly as if it had not been observed, so its colours
+    vanish with it. Masks are drawn per galaxy, per band and per step; with
+    ``n_replicas`` a shared input gets an independent mask per replica and
+    comes out as (K, batch, n_bands). At inference the layer is the identity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.nn.layers import BandDropout
+    >>> x = np.full((1000, 2), 20.0, "float32")
+    >>> out = np.asarray(BandDropout(0.25, seed=0)(x, training=True))
+    >>> round(float(np.isnan(out).mean()), 1), bool(np.all(out[np.isfinite(out)] == 20))
+    (0.2, True)
+    """
+
+    def __init__(self, rate, n_replicas=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = float(rate)
+        self.n_replicas = n_replicas
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        if self.n_replicas and len(inputs.shape) == 2:
+            inputs = ops.broadcast_to(
+                ops.expand_dims(inputs, 0), (self.n_replicas, *ops.shape(inputs))
+            )
+        keep = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator) >= self.rate
+        return ops.where(keep, inputs, ops.full_like(inputs, np.nan))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rate=self.rate, n_replicas=self.n_replicas, seed=self.seed)
+        return config

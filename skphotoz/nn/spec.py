@@ -1,0 +1,183 @@
+"""The joint network's specification: layout, defaults, protocols and the loss-weight rule.
+
+Architecture 1 of de Diego et al. (2021, their Fig. 2), in the paper's notation:
+
+* Base module ``D512_0.5``: Dense(512, relu) + Dropout(0.5);
+* Classification module ``D32_0.1 : D32_0.1 : D1``: two Dense(32, relu) +
+  Dropout(0.1), then Dense(1, sigmoid) giving p = P(late type);
+* Redshift module ``C^b_c : D1``: concatenate(base output, p), then
+  Dense(1, linear).
+
+The other architectures of the paper's Table 2 are parameter changes
+(:data:`ARCHITECTURES`). Every builder (the Keras network of
+:mod:`skphotoz.nn.network`, the replica network of :mod:`skphotoz.nn.replica`)
+and every estimator reads its layout from one :class:`NetworkSpec`; nothing
+else holds a default of the layout.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import asdict, dataclass
+
+#: Output names: the Keras losses and metrics are keyed on them
+#: ("val_p_late_loss", "val_redshift_loss").
+CLASS_OUTPUT, REDSHIFT_OUTPUT = "p_late", "redshift"
+
+#: Name of the layer whose kernel holds the concatenate-layer weights
+#: analysed in the paper's Sect. 3.3 (Fig. 8).
+REDSHIFT_LAYER = "redshift"
+
+#: Training protocols. ``"paper"`` is de Diego et al. (2021) taken literally;
+#: ``"fixed"`` is its final-run mode; ``"total_loss"`` early-stops on the sum
+#: of both validation losses and restores the best weights.
+PROTOCOLS = ("paper", "fixed", "total_loss")
+
+#: The redshift MSE weight that ``redshift_loss_weight="auto"`` uses outside
+#: ``protocol="paper"``. The MSE of z (~0.006 on real samples) is some 30 times
+#: smaller than the class BCE (~0.2), so with equal weights the shared base
+#: module learns almost only the type; 10 measured best on CNOC2, VIPERS and
+#: the demo sample (docs/benchmarks.md, benchmarks/bench_protocols.py).
+AUTO_REDSHIFT_LOSS_WEIGHT = 10.0
+
+
+def effective_redshift_loss_weight(redshift_loss_weight, protocol):
+    """The MSE weight actually used: "auto" is 1 (the paper's) for ``protocol="paper"``.
+
+    Examples
+    --------
+    >>> from skphotoz.nn.spec import effective_redshift_loss_weight
+    >>> [effective_redshift_loss_weight("auto", protocol) for protocol in ("paper", "fixed")]
+    [1.0, 10.0]
+    """
+    if isinstance(redshift_loss_weight, str):
+        return 1.0 if protocol == "paper" else AUTO_REDSHIFT_LOSS_WEIGHT
+    return float(redshift_loss_weight)
+
+
+def check_layer_spec(name, units, dropouts=None):
+    """Validated ``(units, dropouts)`` tuples of one module; raise ValueError if malformed.
+
+    Examples
+    --------
+    >>> from skphotoz.nn.spec import check_layer_spec
+    >>> check_layer_spec("class_units", [32, 32], [0.1, 0.1])
+    ((32, 32), (0.1, 0.1))
+    """
+    units = tuple(units)
+    if not all(isinstance(u, numbers.Integral) and u > 0 for u in units):
+        raise ValueError(f"{name} must be a tuple of positive integers; got {units!r}.")
+    if dropouts is None:
+        return units, None
+    dropouts = tuple(dropouts)
+    if len(dropouts) != len(units):
+        raise ValueError(
+            f"{name} has {len(units)} layer(s) but its dropout tuple has {len(dropouts)} entries."
+        )
+    if not all(0.0 <= d < 1.0 for d in dropouts):
+        raise ValueError(f"Dropout rates for {name} must lie in [0, 1); got {dropouts!r}.")
+    return units, dropouts
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The layout of the joint network: what every builder needs, validated once.
+
+    Parameters
+    ----------
+    base_units, base_dropout : tuple, default=(512,), (0.5,)
+        Base module Dense(relu) widths and dropout rates.
+    class_units, class_dropout : tuple, default=(32, 32), (0.1, 0.1)
+        Classification branch widths and dropout rates before its sigmoid.
+    redshift_units : tuple, default=()
+        Dense(relu) layers on the base output before the concatenation with
+        p (``(16,)`` is the paper's Architecture 4).
+    feed_class_probability : bool, default=True
+        Concatenate p = P(late type) into the redshift branch (the paper's
+        design); False gives two heads that share only the base module.
+    missing_bands : bool, default=False
+        The input is encoded for missing bands (:mod:`skphotoz.nn.layers`):
+        for each band its z-scored magnitude (0 where absent), whether it was
+        observed and whether it was a non-detection, so the first layer sees
+        three columns per band.
+    band_dropout : float, default=0.0
+        With ``missing_bands``, the probability that training hides an
+        observed band of a galaxy (per band, per step), so that the network
+        learns to predict from any subset of its bands.
+    colours : bool, default=False
+        Feed the network the colours of adjacent bands (m_j - m_j+1) beside
+        the magnitudes, computed inside the model from the raw magnitudes
+        (a colour is missing when either band is).
+
+    Examples
+    --------
+    >>> from skphotoz.nn.spec import NetworkSpec
+    >>> spec = NetworkSpec.from_params(base_units=[64], base_dropout=[0.2])
+    >>> spec.base_units, spec.class_units
+    ((64,), (32, 32))
+    """
+
+    base_units: tuple = (512,)
+    base_dropout: tuple = (0.5,)
+    class_units: tuple = (32, 32)
+    class_dropout: tuple = (0.1, 0.1)
+    redshift_units: tuple = ()
+    feed_class_probability: bool = True
+    missing_bands: bool = False
+    band_dropout: float = 0.0
+    colours: bool = False
+
+    @classmethod
+    def from_params(cls, **params):
+        """A validated spec from estimator parameters (lists accepted, unknown keys refused)."""
+        unknown = set(params) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"Unknown architecture argument(s): {sorted(unknown)}.")
+        merged = {**asdict(cls()), **params}
+        base_units, base_dropout = check_layer_spec(
+            "base_units", merged["base_units"], merged["base_dropout"]
+        )
+        if not base_units:
+            raise ValueError("base_units needs at least one layer (the shared base module).")
+        class_units, class_dropout = check_layer_spec(
+            "class_units", merged["class_units"], merged["class_dropout"]
+        )
+        redshift_units, _ = check_layer_spec("redshift_units", merged["redshift_units"])
+        band_dropout = float(merged["band_dropout"])
+        if not 0.0 <= band_dropout < 1.0:
+            raise ValueError(f"band_dropout must lie in [0, 1); got {band_dropout!r}.")
+        return cls(
+            base_units=base_units,
+            base_dropout=base_dropout,
+            class_units=class_units,
+            class_dropout=class_dropout,
+            redshift_units=redshift_units,
+            feed_class_probability=bool(merged["feed_class_probability"]),
+            missing_bands=bool(merged["missing_bands"]),
+            band_dropout=band_dropout,
+            colours=bool(merged["colours"]),
+        )
+
+    @property
+    def encodes_inside(self):
+        """Whether the model standardises (and encodes) raw magnitudes itself."""
+        return self.missing_bands or self.colours
+
+    def n_features(self, n_bands):
+        """Number of input features per galaxy: magnitudes, then adjacent colours."""
+        return 2 * n_bands - 1 if self.colours and n_bands > 1 else n_bands
+
+    def n_inputs(self, n_bands):
+        """Width of the first layer's input for ``n_bands`` magnitudes."""
+        width = self.n_features(n_bands)
+        return 3 * width if self.missing_bands else width
+
+
+#: Published architectures of Table 2, as keyword arguments for
+#: :meth:`NetworkSpec.from_params` and :class:`skphotoz.JointMorphZ`.
+ARCHITECTURES = {
+    1: {},
+    2: {"base_units": (64,), "base_dropout": (0.5,)},
+    3: {"class_units": (32,), "class_dropout": (0.1,)},
+    4: {"redshift_units": (16,)},
+}
