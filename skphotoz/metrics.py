@@ -7,6 +7,9 @@ p = P(LT) as in de Diego et al. (2021); ``dz = z_phot - z_spec``.
 Scorers are callables ``scorer(estimator, X, y)`` for ``scoring=`` in
 ``cross_validate`` and ``GridSearchCV``. They read the joint ``y`` and call
 only ``predict`` and ``predict_proba``, so they work on a ``Pipeline`` too.
+The late type is the model's ``classes_[1]`` (``classes_`` is [early, late],
+whatever the labels' sort order), and a label of ``y`` the model does not
+know is a ValueError, never counted as either type.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from skphotoz.validation import split_targets
+from skphotoz.validation import late_type_flags, split_targets
 
 #: Outlier limit on |dz| / (1 + z_spec) (Hildebrandt et al. 2010).
 OUTLIER_LIMIT = 0.15
@@ -299,14 +302,15 @@ class JointScorer:
         types, z_spec = split_targets(
             y, getattr(final, "type_column", "type"), getattr(final, "redshift_column", "redshift")
         )
-        late_label = final.classes_[1]
-        late_true = types == late_label
+        late_true = late_type_flags(types, final.classes_)
         kind, func = METRIC_FUNCTIONS[self.name]
         if kind == "proba":
             value = func(late_true, estimator.predict_proba(X)[:, 1], **self.kwargs)
         elif kind == "label":
             labels, _ = split_targets(estimator.predict(X))
-            value = func(late_true, labels == late_label, **self.kwargs)
+            # A galaxy the model gives no type (too few bands) is refused too.
+            late_pred = late_type_flags(labels, final.classes_, name="predict(X)")
+            value = func(late_true, late_pred, **self.kwargs)
         elif kind == "redshift":
             _, z_phot = split_targets(estimator.predict(X))
             value = func(z_spec, z_phot, **self.kwargs)

@@ -18,7 +18,10 @@ Conventions
   and ``thresholds_`` are values of P(LT). The paper's Fig. 5 names the axes
   the other way round (ET as "sensitivity"): its True LT Rate is ``tpr_`` and
   its True ET Rate is ``1 - fpr_``. J is the same either way.
-* Type labels are sorted: ``classes_[1]`` is the late type ("LT", 1 or True).
+* ``classes_`` is [early, late] (:func:`skphotoz.validation.type_classes`):
+  ``classes_[1]`` is the late type ("LT", 1, True, "blue", ...) whatever the
+  labels' sort order, and a pair of labels that is no known vocabulary needs
+  ``early_label``.
 
 Probability calibration
 -----------------------
@@ -32,11 +35,14 @@ galaxies (the paper cites Platt scaling and isotonic regression)::
     calibrated = CalibratedClassifierCV(
         FrozenEstimator(TypeClassifier(fitted_joint_model)), method="sigmoid"
     ).fit(X_calibration, types_calibration)
-    p_late = calibrated.predict_proba(X_new)[:, 1]
+    late = list(calibrated.classes_).index(fitted_joint_model.classes_[1])
+    p_late = calibrated.predict_proba(X_new)[:, late]
 
 :class:`TypeClassifier` is needed because ``CalibratedClassifierCV`` trains
 and scores a classifier with a 1-D ``y``, while a joint model needs
-``[type, z]``.
+``[type, z]``. Its ``classes_`` are sorted, as scikit-learn's tools assume,
+so the late type's column is ``[:, 1]`` only when the late label sorts last
+("LT", 1, "late"; not "blue").
 """
 
 from __future__ import annotations
@@ -61,14 +67,19 @@ from sklearn.utils.validation import check_is_fitted
 
 from skphotoz.model_selection.out_of_fold import fold_predictions
 from skphotoz.model_selection.split import StratifiedTypeKFold
-from skphotoz.validation import late_type_mask, late_type_scores, split_targets
+from skphotoz.validation import (
+    EARLY_LABEL_CONSTRAINT,
+    late_type_mask,
+    late_type_scores,
+    split_targets,
+)
 
 #: The paper's default threshold on P(LT) (Table 3).
 DEFAULT_THRESHOLD = 0.5
 
 
 # ---------------------------------------------------------- the threshold
-def youden_threshold(y_true, p_late):
+def youden_threshold(y_true, p_late, *, early_label=None):
     """The threshold on P(LT) that maximises Youden's J, and the rates there.
 
     A galaxy is late type when p >= threshold. The threshold returned is one
@@ -81,12 +92,14 @@ def youden_threshold(y_true, p_late):
     Parameters
     ----------
     y_true : array-like of shape (n,)
-        Type labels ("ET"/"LT", 0/1) or late-type booleans; the sorted
-        second label is the late type. A joint ``[type, z]`` target works
-        too.
+        Type labels ("ET"/"LT", 0/1, red/blue, ...) or late-type booleans;
+        :func:`skphotoz.validation.type_classes` says which is the late type.
+        A joint ``[type, z]`` target works too.
     p_late : array-like of shape (n,), (n, 1) or (n, 2)
         P(LT) from any classifier (``predict_proba`` output is read as
         [P(ET), P(LT)]). Any score that increases with lateness works.
+    early_label : str, int, bool or None, default=None
+        The early-type label, for labels that are no known vocabulary.
 
     Returns
     -------
@@ -98,9 +111,10 @@ def youden_threshold(y_true, p_late):
     Raises
     ------
     ValueError
-        For NaN or infinite scores, a single type, or scores that are all
-        tied (then no threshold separates anything). Partial ties are fine:
-        galaxies with the same score always get the same label.
+        For NaN or infinite scores, a single type, labels whose early type
+        is unknown, or scores that are all tied (then no threshold separates
+        anything). Partial ties are fine: galaxies with the same score always
+        get the same label.
 
     Examples
     --------
@@ -109,7 +123,7 @@ def youden_threshold(y_true, p_late):
     >>> float(result["threshold"]), round(float(result["youden_j"]), 3)
     (0.8, 0.667)
     """
-    late_true, _, _, _ = late_type_mask(y_true)
+    late_true, _, _, _ = late_type_mask(y_true, early_label=early_label)
     p_late = late_type_scores(p_late)
     if len(p_late) != len(late_true):
         raise ValueError(f"{len(p_late)} scores but {len(late_true)} type labels.")
@@ -157,6 +171,12 @@ class YoudenThreshold(TransformerMixin, BaseEstimator):
     predictions); in-sample scores of a flexible model give a threshold
     that is too optimistic. :class:`YoudenThresholdCV` does this for a model.
 
+    Parameters
+    ----------
+    early_label : str, int, bool or None, default=None
+        The early-type label of ``y_true``; None recognises the known pairs
+        of labels (:func:`skphotoz.validation.type_classes`).
+
     Attributes
     ----------
     threshold_ : float
@@ -170,7 +190,7 @@ class YoudenThreshold(TransformerMixin, BaseEstimator):
         The ROC curve with the late type positive (``tpr_`` = true-LT rate,
         ``1 - fpr_`` = true-ET rate), as from ``sklearn.metrics.roc_curve``.
     classes_ : ndarray of shape (2,)
-        Sorted labels; ``classes_[1]`` is the late type.
+        ``[early, late]`` labels; ``classes_[1]`` is the late type.
 
     Examples
     --------
@@ -180,7 +200,10 @@ class YoudenThreshold(TransformerMixin, BaseEstimator):
     (0.8, ['ET', 'LT'])
     """
 
-    _parameter_constraints: dict = {}
+    _parameter_constraints: dict = {"early_label": EARLY_LABEL_CONSTRAINT}
+
+    def __init__(self, early_label=None):
+        self.early_label = early_label
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, scores, y_true):
@@ -197,8 +220,8 @@ class YoudenThreshold(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        _, self.classes_, _, _ = late_type_mask(y_true)
-        result = youden_threshold(y_true, scores)
+        _, self.classes_, _, _ = late_type_mask(y_true, early_label=self.early_label)
+        result = youden_threshold(y_true, scores, early_label=self.early_label)
         self.threshold_ = result["threshold"]
         self.youden_j_ = result["youden_j"]
         self.balanced_accuracy_ = (self.youden_j_ + 1) / 2
@@ -226,8 +249,8 @@ class YoudenThreshold(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        # Scores are P(LT) of shape (n,), or (n, 1) and predict_proba's (n, 2).
         tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = False
         return tags
 
 
@@ -277,6 +300,7 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     oof_p_late_ : ndarray of shape (n_samples,)
         Out-of-fold P(LT), e.g. for :func:`classification_report`.
     classes_ : ndarray of shape (2,)
+        The refitted estimator's; ``classes_[1]`` is the late type.
     n_features_in_ : int
     feature_names_in_ : ndarray, when the estimator exposes it
 
@@ -362,10 +386,12 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "out-of-fold score; use a splitter whose test folds cover every galaxy."
             )
         self.oof_p_late_ = oof
-        self.thresholder_ = YoudenThreshold().fit(oof, types)
-        self.threshold_ = self.thresholder_.threshold_
         self.estimator_ = clone(self.estimator).fit(X, y)
-        self.classes_ = self.thresholder_.classes_
+        self.classes_ = self.estimator_.classes_
+        # The labels mean what they mean to the estimator, whose P(LT) is
+        # thresholded: its classes_[0] is the early type.
+        self.thresholder_ = YoudenThreshold(early_label=self.classes_[0]).fit(oof, types)
+        self.threshold_ = self.thresholder_.threshold_
         for name in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, name):
                 setattr(self, name, getattr(self.estimator_, name))
@@ -432,6 +458,12 @@ class TypeClassifier(ClassifierMixin, BaseEstimator):
 
         CalibratedClassifierCV(FrozenEstimator(TypeClassifier(fitted)), method="isotonic")
 
+    Unlike the joint estimator's [early, late] ``classes_``, the view's
+    ``classes_`` are sorted, with ``predict_proba`` columns to match:
+    scikit-learn's tools read column 1 as the label that sorts last
+    (``CalibratedClassifierCV`` fails on unsorted classes and the
+    ``"roc_auc"`` scorer returns 1 - AUC).
+
     Parameters
     ----------
     joint_estimator : fitted estimator with ``predict_proba`` and ``classes_``
@@ -477,12 +509,13 @@ class TypeClassifier(ClassifierMixin, BaseEstimator):
 
     @property
     def classes_(self):
-        """Labels of the joint estimator; ``classes_[1]`` is the late type."""
-        return self.joint_estimator.classes_
+        """The joint estimator's labels, sorted (red/blue gives ["blue", "red"])."""
+        return np.sort(self.joint_estimator.classes_)
 
     def predict_proba(self, X):
-        """[P(ET), P(LT)] from the joint estimator."""
-        return self.joint_estimator.predict_proba(X)
+        """The joint estimator's probabilities, columns ordered as ``classes_`` (sorted)."""
+        order = np.argsort(self.joint_estimator.classes_, kind="stable")
+        return self.joint_estimator.predict_proba(X)[:, order]
 
     def predict(self, X):
         """Type labels at the joint estimator's own threshold."""

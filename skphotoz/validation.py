@@ -15,9 +15,17 @@ estimator's input may be a 0/1 missing indicator, a colour or a standardised
 magnitude (see :data:`~skphotoz.catalogs.photometry.ESTIMATOR_SENTINELS`);
 catalog readers and :class:`~skphotoz.preprocessing.SentinelToNaN` turn a
 catalog's 0 into NaN first.
+
+Which type label is the early type is never read from the labels' sort
+order: :func:`type_classes` knows a few vocabularies (ET/LT, red/blue, 0/1,
+...) and otherwise needs the estimator parameter ``early_label``. Every joint
+estimator's ``classes_`` is ``[early, late]``, and :func:`late_type_flags`
+refuses a label a fitted model does not know.
 """
 
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 import pandas as pd
@@ -29,8 +37,25 @@ from skphotoz.catalogs.photometry import (
     placeholder_mask,
 )
 
-#: Integer labels accepted for the type column: 0 = early type, 1 = late type.
-EARLY_TYPE, LATE_TYPE = 0, 1
+#: Type vocabularies whose early type is known, as ``(early, late)``.
+#: A label matches by ``str(label).casefold()``, so "Early"/"LATE", numpy
+#: scalars and the integers 0/1 all match. Booleans follow 0/1: ``True`` is
+#: the late type, as the late-type booleans (``late_true``) of
+#: :mod:`skphotoz.metrics` and :mod:`skphotoz.thresholding` are. Labels in
+#: none of these need the estimator parameter ``early_label``.
+TYPE_VOCABULARIES = (
+    ("ET", "LT"),
+    ("early", "late"),
+    ("E", "L"),
+    ("red", "blue"),
+    ("elliptical", "spiral"),
+    ("0", "1"),
+    ("False", "True"),
+)
+
+#: The ``_parameter_constraints`` entry of ``early_label``, shared by every
+#: estimator that learns type labels.
+EARLY_LABEL_CONSTRAINT = [None, str, numbers.Integral, "boolean"]
 
 
 def _column_names(n_columns, feature_names=None):
@@ -145,12 +170,15 @@ def check_magnitude_input(estimator, X, *, reset, allow_missing=False):
 def check_joint_fit_input(estimator, X, y, *, allow_missing=False):
     """Validate training magnitudes and the joint target of a skphotoz estimator.
 
+    The estimator's ``type_column``, ``redshift_column`` and ``early_label``
+    say how to read ``y``.
+
     Returns
     -------
     X : ndarray of shape (n_samples, n_bands)
     types, redshift : ndarray of shape (n_samples,)
     classes : ndarray of shape (2,)
-        Sorted type labels; ``classes[1]`` is the late type.
+        ``[early, late]`` (:func:`type_classes`): the estimator's ``classes_``.
     """
     X = check_magnitude_input(estimator, X, reset=True, allow_missing=allow_missing)
     types, redshift = split_targets(y, estimator.type_column, estimator.redshift_column)
@@ -158,7 +186,7 @@ def check_joint_fit_input(estimator, X, y, *, allow_missing=False):
         raise ValueError(
             f"X has {X.shape[0]} rows but y has {len(types)}; they must match row by row."
         )
-    return X, types, redshift, check_joint_target(types, redshift)
+    return X, types, redshift, check_joint_target(types, redshift, estimator.early_label)
 
 
 def split_targets(y, type_column="type", redshift_column="redshift"):
@@ -244,8 +272,12 @@ def split_targets(y, type_column="type", redshift_column="redshift"):
     return types, redshift
 
 
-def check_joint_target(types, redshift):
-    """Check labels and redshifts of a training target; raise ValueError if unusable."""
+def check_joint_target(types, redshift, early_label=None):
+    """Check labels and redshifts of a training target; return ``[early, late]``.
+
+    Raises ValueError for non-finite or negative redshifts, float labels, and
+    labels :func:`type_classes` cannot order.
+    """
     n = len(redshift)
     bad_z = ~np.isfinite(redshift)
     if bad_z.any():
@@ -262,13 +294,119 @@ def check_joint_target(types, redshift):
         raise ValueError(
             "Type labels must be strings (e.g. 'ET'/'LT') or integers 0/1; got non-integer floats."
         )
-    classes = np.unique(types)
-    if len(classes) != 2:
+    return type_classes(types, early_label)
+
+
+def type_classes(labels, early_label=None):
+    """The two type labels as ``[early, late]``: the ``classes_`` of a joint estimator.
+
+    Which label is the early type is never read from the sort order of the
+    labels. With ``early_label`` it is that label. Without it, the two labels
+    must be one of the :data:`TYPE_VOCABULARIES` (case-insensitive: ET/LT,
+    early/late, E/L, red/blue, elliptical/spiral, 0/1, False/True); any other
+    pair, e.g. 1/2 or "A"/"B", is a ValueError that asks for ``early_label``.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,)
+        Training type labels (strings, integers or booleans).
+    early_label : str, int, bool or None, default=None
+        The label of the early type; must be one of the two labels.
+
+    Returns
+    -------
+    classes : ndarray of shape (2,)
+        ``classes[0]`` is the early type, ``classes[1]`` the late type, so
+        ``predict_proba`` columns are [P(early), P(late)]. Not necessarily
+        sorted (red/blue gives ``["red", "blue"]``).
+
+    Examples
+    --------
+    >>> from skphotoz.validation import type_classes
+    >>> type_classes(["blue", "red", "blue"]).tolist()
+    ['red', 'blue']
+    >>> type_classes([2, 1, 1], early_label=2).tolist()
+    [2, 1]
+    >>> try:
+    ...     type_classes([2, 1, 1])
+    ... except ValueError as err:
+    ...     print(str(err).split(":")[0])
+    Cannot tell which of the type labels [1, 2] is the early type
+    """
+    distinct = np.unique(np.asarray(labels))
+    if len(distinct) != 2:
         raise ValueError(
             f"The type column must hold exactly two classes (early and late type); got "
-            f"{len(classes)} class(es): {classes.tolist()}."
+            f"{len(distinct)} class(es): {distinct.tolist()}."
         )
-    return classes
+    if early_label is not None:
+        # Exact equality: "et" is not "ET", and "2" is not 2.
+        matches = [k for k, label in enumerate(distinct) if _same_label(label, early_label)]
+        if len(matches) != 1:
+            raise ValueError(
+                f"early_label={early_label!r} is not one of the two type labels "
+                f"{distinct.tolist()}; pass the label of the early type as it appears in y."
+            )
+        early = matches[0]
+    else:
+        keys = [str(label).casefold() for label in distinct]
+        vocabularies = [tuple(word.casefold() for word in pair) for pair in TYPE_VOCABULARIES]
+        pair = next((pair for pair in vocabularies if set(pair) == set(keys)), None)
+        if pair is None:
+            known = ", ".join("/".join(pair) for pair in TYPE_VOCABULARIES)
+            raise ValueError(
+                f"Cannot tell which of the type labels {distinct.tolist()} is the early type: "
+                f"they are none of the known pairs ({known}; case-insensitive). Pass "
+                f"early_label=... to the estimator, e.g. early_label={distinct[0].item()!r}."
+            )
+        early = keys.index(pair[0])
+    return distinct[[early, 1 - early]]
+
+
+def _same_label(label, early_label):
+    # A str never equals a number here, although numpy would compare 1 == True.
+    if isinstance(early_label, str) != isinstance(label.item(), str):
+        return False
+    return bool(label == early_label)
+
+
+def late_type_flags(types, classes, name="y"):
+    """Late-type booleans of ``types`` for a model whose ``classes_`` are ``classes``.
+
+    Every label must be one of ``classes``: a label the model was not trained
+    on is neither type, and counting it as early type would bias every
+    figure computed from it.
+
+    Parameters
+    ----------
+    types : array-like of shape (n_samples,)
+    classes : array-like of shape (2,)
+        ``[early, late]``, the model's ``classes_``.
+    name : str, default="y"
+        What ``types`` are, for the message.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_samples,)
+
+    Examples
+    --------
+    >>> from skphotoz.validation import late_type_flags
+    >>> late_type_flags(["red", "blue"], ["red", "blue"]).tolist()
+    [False, True]
+    """
+    types = np.asarray(types)
+    classes = np.asarray(classes)
+    early, late = (types == classes[0]), (types == classes[1])
+    unknown = ~(early | late)
+    if unknown.any():
+        shown = sorted({str(t) for t in types[unknown]})[:5]
+        raise ValueError(
+            f"{name} holds {int(unknown.sum())} type label(s) the model was not trained on "
+            f"({shown}); its classes_ are {classes.tolist()} (early, late). Map them to "
+            "those labels, or drop those rows, before scoring."
+        )
+    return late
 
 
 def joint_target_tags(tags, *, required=True):
@@ -349,12 +487,31 @@ def late_type_scores(scores):
     return arr.reshape(-1)
 
 
-def late_type_mask(y_true, type_column="type", redshift_column="redshift"):
-    """(late-type booleans, sorted classes, labels, redshift or None) from y_true.
+def late_type_mask(
+    y_true, type_column="type", redshift_column="redshift", *, classes=None, early_label=None
+):
+    """(late-type booleans, ``[early, late]`` classes, labels, redshift or None) from y_true.
 
     ``y_true`` is type labels (strings, 0/1 or booleans) or a joint
     ``[type, z]`` target (2-D array, DataFrame or astropy Table).
+
+    With ``classes`` (a fitted model's ``classes_``), every label must be one
+    of them (:func:`late_type_flags`) and one type alone is fine. Without,
+    both types must be present and :func:`type_classes` orders them (with
+    ``early_label`` when the labels are not a known vocabulary).
+
+    Examples
+    --------
+    >>> from skphotoz.validation import late_type_mask
+    >>> late, classes, _, _ = late_type_mask(["red", "blue", "blue"])
+    >>> late.tolist(), classes.tolist()
+    ([False, True, True], ['red', 'blue'])
     """
+    if y_true is None:
+        raise ValueError(
+            "This estimator requires y to be passed, but the target y is None; y is the true "
+            "types (or the joint target [type, redshift])."
+        )
     redshift = None
     if isinstance(y_true, pd.DataFrame) or np.ndim(y_true) == 2 or hasattr(y_true, "colnames"):
         types, redshift = split_targets(y_true, type_column, redshift_column)
@@ -362,17 +519,21 @@ def late_type_mask(y_true, type_column="type", redshift_column="redshift"):
         types = np.asarray(y_true)
         if types.ndim != 1:
             raise ValueError(f"Type labels must be 1-D; got shape {types.shape}.")
-        if types.dtype.kind == "O":
+        if types.dtype.kind in "Of":
+            # The labels of a joint target are normalised there (0.0/1.0 -> 0/1).
             types, _ = split_targets(np.column_stack([types, np.zeros(len(types))]))
     if types.dtype.kind == "f":
         raise ValueError(
             "Type labels must be strings ('ET'/'LT'), integers 0/1 or booleans; got floats"
             + (" with NaN." if np.isnan(types).any() else ".")
         )
-    classes = np.unique(types)
-    if len(classes) != 2:
+    if classes is not None:
+        classes = np.asarray(classes)
+        return late_type_flags(types, classes), classes, types, redshift
+    if len(np.unique(types)) != 2:
         raise ValueError(
             "The Youden threshold and the report need both early- and late-type galaxies; "
-            f"got {len(classes)} class(es): {classes.tolist()}."
+            f"got {len(np.unique(types))} class(es): {np.unique(types).tolist()}."
         )
+    classes = type_classes(types, early_label)
     return types == classes[1], classes, types, redshift

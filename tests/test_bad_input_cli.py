@@ -18,6 +18,7 @@ from sklearn.dummy import DummyClassifier
 from skphotoz import JointMorphZ
 from skphotoz.catalogs import save_model, write_catalog
 from skphotoz.cli import main
+from skphotoz.cli.common import staged_folder
 
 from .conftest import TINY, make_joint_sample
 
@@ -55,6 +56,13 @@ def model_file(tmp_path):
     path = tmp_path / "model.skz"
     save_model(path, DummyClassifier().fit([[1]], [0]), BANDS)
     return path
+
+
+def _earlier_report(folder, files):
+    """A report folder as an earlier ``skphotoz report`` left it."""
+    with staged_folder(folder) as staging:
+        for name, text in files.items():
+            (staging / name).write_text(text)
 
 
 def _fit_args(catalog, output, *extra):
@@ -176,14 +184,17 @@ def test_outputs_are_checked_before_any_work(tmp_path, catalog, model_file):
     assert existing.read_text() == "keep me\n"
 
     report = tmp_path / "rep"
-    report.mkdir()
-    (report / "report.html").write_text("an earlier report")
-    assert "holds a report; pass --overwrite" in refused(
+    _earlier_report(report, {"report.html": "an earlier report"})
+    assert "holds an earlier run's files; pass --overwrite" in refused(
         "report", catalog, "--bands", "u,g", *LABELS, "-o", report
     )
-    # a folder of other files is never replaced, --overwrite or not
-    assert "holds files but no report" in refused(
+    # a folder with files skphotoz did not write is never replaced, --overwrite or not
+    assert "holds files that skphotoz did not write" in refused(
         "report", catalog, "--bands", "u,g", *LABELS, "--overwrite", "-o", tmp_path
+    )
+    (report / "my_notes.txt").write_text("mine")
+    assert "did not write (my_notes.txt)" in refused(
+        "report", catalog, "--bands", "u,g", *LABELS, "--overwrite", "-o", report
     )
 
 
@@ -198,10 +209,9 @@ def test_fit_overwrite_replaces_the_model(tmp_path, catalog):
 
 def test_report_with_a_bogus_filter_leaves_the_earlier_report_alone(tmp_path, catalog):
     report = tmp_path / "rep"
-    report.mkdir()
     earlier = {"report.html": "earlier report", "fig1_data_distribution.png": "earlier figure"}
-    for name, text in earlier.items():
-        (report / name).write_text(text)
+    _earlier_report(report, earlier)
+    before = {p.name: p.read_text() for p in report.iterdir()}
     error = refused(
         "report",
         catalog,
@@ -215,7 +225,7 @@ def test_report_with_a_bogus_filter_leaves_the_earlier_report_alone(tmp_path, ca
         report,
     )
     assert error.startswith("Error: --filters: Unknown band(s) ['bogus']")
-    assert {p.name: p.read_text() for p in report.iterdir()} == earlier
+    assert {p.name: p.read_text() for p in report.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.fits", "rep"]  # nothing staged
 
 

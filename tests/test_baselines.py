@@ -16,7 +16,6 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import log_loss, mean_absolute_error
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import check_estimator
 from threadpoolctl import threadpool_limits
 
 from skphotoz.baselines import GradientBoostingPair
@@ -25,7 +24,6 @@ from skphotoz.metrics import SCORERS
 from skphotoz.model_selection import StratifiedTypeKFold
 
 from .conftest import linear_pair, make_joint_sample
-from .test_sklearn_compat import EXPECTED_FAILED_CHECKS as JOINT_TARGET_CHECKS
 
 
 def test_pair_equals_its_two_models_fitted_separately():
@@ -219,55 +217,3 @@ def test_predict_joint_is_one_catalog_row_per_galaxy(make_pair, labels):
     assert set(table["type"]) <= set(labels) and (table["flags"] == "").all()
     from_array = pair.fit(X, y).predict_joint(X[:7])
     assert from_array.index.equals(pd.RangeIndex(7))
-
-
-# Both pairs fail the checks that feed a 1-D y, as JointMorphZ does (the list
-# and its reasons are test_sklearn_compat's); GradientBoostingPair's
-# class_weight also triggers a class-weight check that fits a 1-D y.
-PAIR_EXPECTED_FAILED_CHECKS = {
-    **JOINT_TARGET_CHECKS,
-    "check_class_weight_classifiers": "fits a 1-D y with dict class weights; the joint target "
-    "is [type, redshift]",
-}
-
-
-@pytest.mark.parametrize("make_pair", [linear_pair, small_boosting], ids=["linear", "boosting"])
-def test_pairs_pass_sklearn_checks_with_documented_skips(make_pair):
-    results = check_estimator(
-        make_pair(), expected_failed_checks=PAIR_EXPECTED_FAILED_CHECKS, on_fail=None
-    )
-    failed = [r["check_name"] for r in results if r["status"] == "failed"]
-    passed = {r["check_name"] for r in results if r["status"] == "passed"}
-    assert failed == []
-    assert {
-        "check_estimator_cloneable",
-        "check_get_params_invariance",
-        "check_set_params",
-        "check_no_attributes_set_in_init",
-        "check_estimators_unfitted",
-        "check_parameters_default_constructible",
-        "check_mixin_order",
-        "check_estimators_empty_data_messages",
-    } <= passed
-
-
-@pytest.mark.parametrize("make_pair", [linear_pair, small_boosting], ids=["linear", "boosting"])
-def test_pairs_pass_the_skipped_checks_with_a_joint_target(make_pair):
-    # check_estimators_fit_returns_self, check_fit_idempotent, check_dict_unchanged,
-    # check_methods_subset_invariance, check_methods_sample_order_invariance,
-    # check_n_features_in_after_fitting, check_fit2d_1feature, check_fit2d_predict1d
-    X, y, _, _ = make_joint_sample(n=60)
-    pair = make_pair()
-    assert pair.fit(X, y) is pair
-    proba, redshift = pair.predict_proba(X), pair.predict_redshift(X)
-    state = {k: v for k, v in vars(pair).items() if k.endswith("_")}
-    np.testing.assert_allclose(clone(pair).fit(X, y).predict_redshift(X), redshift)
-    np.testing.assert_allclose(pair.predict_proba(X[10:20]), proba[10:20])
-    order = np.random.default_rng(0).permutation(len(X))
-    np.testing.assert_allclose(pair.predict_redshift(X[order]), redshift[order])
-    assert {k: v for k, v in vars(pair).items() if k.endswith("_")}.keys() == state.keys()
-    with pytest.raises(ValueError, match="features"):
-        pair.predict(X[:, :-1])
-    with pytest.raises(ValueError, match="2D"):
-        pair.predict(X[0])
-    assert make_pair().fit(X[:, :2], y).predict(X[:3, :2]).shape == (3, 2)

@@ -12,6 +12,7 @@ from skphotoz.catalogs import load_model, read_catalog, write_catalog
 from skphotoz.cli import main
 
 from .conftest import make_joint_sample
+from .test_io import gap_flags
 
 NET = ["--epochs", "2", "--base-units", "16"]
 LABELS = ["--type-col", "SC", "--et-values", "2", "--lt-values", "4,5", "--z-col", "Z"]
@@ -94,20 +95,6 @@ def test_help_texts_tell_a_newcomer_what_to_type():
         "--overwrite",
     ]:
         assert word in report_help, word
-
-
-def gap_flags(flags):
-    """The missing-band tokens of each flag. The network's own judgements
-    (z_out_of_range, out_of_coverage: a 2-epoch network predicts z < 0) are
-    tested with the estimator, not here."""
-    tokens = ("missing:", "imputed:", "too_few_bands")
-    return (
-        pd.Series(flags)
-        .fillna("")
-        .astype(str)
-        .str.strip()
-        .map(lambda flag: ";".join(t for t in flag.split(";") if t.startswith(tokens)))
-    )
 
 
 def test_fit_then_predict_keeps_every_row(tmp_path, cnoc2_like):

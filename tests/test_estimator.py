@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 from astropy.table import Table
@@ -128,9 +130,13 @@ def test_sample_weight_changes_the_fit(joint_sample):
         JointMorphZ(**TINY).fit(X, y, sample_weight=w[:-1])
 
 
-def test_progress_bar(joint_sample, capsys):
+@pytest.mark.parametrize("trainer", ["compiled", "keras"])
+def test_progress_bar_on_a_terminal_only(joint_sample, capsys, monkeypatch, trainer):
     X, y, _, _ = joint_sample
-    JointMorphZ(**{**TINY, "verbose": 1}).fit(X, y)
+    JointMorphZ(**{**TINY, "verbose": 1, "trainer": trainer}).fit(X, y)
+    assert capsys.readouterr().err == ""  # not a terminal: no bar, not one line per epoch
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    JointMorphZ(**{**TINY, "verbose": 1, "trainer": trainer}).fit(X, y)
     err = capsys.readouterr().err
     assert "JointMorphZ" in err and "3/3" in err
 
@@ -222,7 +228,9 @@ def test_invalid_layout_parameters(joint_sample):
 )
 def test_redshift_loss_weight_reaches_the_total_loss(joint_sample, protocol, weight, expected):
     X, y, _, _ = joint_sample
-    model = JointMorphZ(**TINY, protocol=protocol, redshift_loss_weight=weight, trainer="keras")
+    model = JointMorphZ(
+        **TINY, protocol=protocol, redshift_loss_weight=weight, trainer="keras", colours=False
+    )
     model.fit(X, y)
     # One batch holding every galaxy: Keras' total loss is then exactly
     # BCE + weight * MSE (epoch histories average the parts differently).

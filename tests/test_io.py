@@ -25,9 +25,9 @@ GAP_TOKENS = ("missing:", "imputed:", "too_few_bands")
 
 
 def gap_flags(flags):
-    """The missing-band tokens of each flag. The network's own judgements
-    (z_out_of_range, out_of_coverage: a 3-epoch network predicts z < 0) are
-    tested with the estimator, not here."""
+    """The missing-band tokens of each flag (here and in test_cli). The network's
+    own judgements (z_out_of_range, out_of_coverage: a network trained for a few
+    epochs predicts z < 0) are tested with the estimator, not here."""
     return (
         pd.Series(flags)
         .fillna("")

@@ -94,3 +94,31 @@ def test_scorers_cover_every_figure():
         assert required in names
     with pytest.raises(ValueError, match="Unknown metric"):
         metrics.JointScorer("not_a_metric")
+
+
+class _FixedJoint:
+    """A fitted joint model stub: classes_ [early, late] and fixed outputs."""
+
+    def __init__(self, classes, p_late, z):
+        self.classes_ = np.asarray(classes)
+        self.p_late, self.z = np.asarray(p_late, float), np.asarray(z, float)
+
+    def predict_proba(self, X):
+        return np.column_stack([1 - self.p_late, self.p_late])
+
+    def predict(self, X):
+        labels = np.where(self.p_late >= 0.5, self.classes_[1], self.classes_[0])
+        return np.column_stack([labels.astype(object), self.z])
+
+
+def test_scorers_read_the_late_type_from_classes_not_sort_order():
+    p_late, z = [0.9, 0.2, 0.7, 0.4], [0.5, 1.0, 0.2, 0.3]
+    y_etlt = np.column_stack([["LT", "ET", "LT", "LT"], z]).astype(object)
+    y_redblue = np.column_stack([["blue", "red", "blue", "blue"], z]).astype(object)
+    etlt, redblue = _FixedJoint(["ET", "LT"], p_late, z), _FixedJoint(["red", "blue"], p_late, z)
+    for name in ("accuracy", "roc_auc", "true_late_type_rate", "joint", "youden_j"):
+        scorer = metrics.SCORERS[name]
+        assert scorer(redblue, None, y_redblue) == pytest.approx(scorer(etlt, None, y_etlt))
+    assert metrics.SCORERS["accuracy"](etlt, None, y_etlt) == 0.75
+    with pytest.raises(ValueError, match="not trained on"):
+        metrics.SCORERS["neg_mse"](etlt, None, y_redblue)

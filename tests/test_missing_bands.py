@@ -50,8 +50,8 @@ def test_trains_and_predicts_with_gaps_and_flags_them():
     assert "mag_g" not in out["flags"].iloc[row]
     assert not any("missing" in f for f in out["flags"].to_numpy()[~holes.any(axis=1)])
     assert out.index.equals(X.index)
-    # The network's first layer sees value, observed and not-detected per band.
-    assert _input_width(model) == 3 * len(BANDS)
+    # The first layer sees value, observed and not-detected per band and colour.
+    assert _input_width(model) == 3 * (2 * len(BANDS) - 1)
 
 
 def test_any_subset_of_bands_gives_a_finite_prediction():
@@ -86,7 +86,7 @@ def test_too_few_bands_and_all_missing_rows_get_no_number():
 def test_non_detection_is_kept_apart_from_not_observed():
     X, y, _ = _gappy()
     X.iloc[::7, 0] = np.inf  # u not detected in some galaxies
-    model = JointMorphZ(**TINY, trainer="keras").fit(X, y)
+    model = JointMorphZ(**TINY, trainer="keras", colours=False).fit(X, y)
     probe = X.iloc[:2].copy()
     probe.iloc[0, 0], probe.iloc[1, 0] = np.inf, np.nan
     flags = model.predict_joint(probe)["flags"].tolist()
@@ -106,9 +106,12 @@ def test_band_missing_in_every_training_row_is_an_error():
 
 def test_complete_training_data_keeps_the_papers_input():
     X, y, _, _ = make_joint_sample()
-    model = JointMorphZ(**TINY).fit(X, y)
+    model = JointMorphZ(**TINY, colours=False).fit(X, y)
     assert not model.missing_bands_
     assert _input_width(model) == X.shape[1]
+    # The default adds adjacent colours; the paper's protocol does not.
+    assert _input_width(JointMorphZ(**TINY).fit(X, y)) == 2 * X.shape[1] - 1
+    assert not JointMorphZ(protocol="paper").network_spec().colours
     probe = X[:2].copy()
     probe[0, 1] = np.nan  # predicted from the other bands, but flagged
     out = model.predict_joint(probe)

@@ -135,8 +135,18 @@ def test_chunking_and_threads_give_identical_results(templates, fitted_default):
     fitted_default.set_params(chunk_size=None, n_jobs=None)
     np.testing.assert_array_equal(parts.model, whole.model)
     np.testing.assert_array_equal(parts.redshift, whole.redshift)
-    np.testing.assert_allclose(parts.proba, whole.proba, rtol=1e-5)
-    np.testing.assert_allclose(parts.pdf, whole.pdf, rtol=1e-4, atol=1e-9)
+    # How much the chunk size may change the numbers: BLAS may sum each row's
+    # products in another order, which moves -chi2/2 by about
+    # n_bands * eps * its largest term, 0.5 * n_bands / (0.4 ln10 * 0.05 mag)^2
+    # ~ 2e3 here: delta ~ 8 * 2.2e-16 * 2e3 ~ 4e-12. Each likelihood exp(-chi2/2)
+    # then moves by a factor 1 + delta, so P(ET) and p(z), ratios of sums of
+    # them, move by ~2 delta relatively: rtol=1e-9 holds with a margin of 100.
+    # P(LT) is 1 - P(ET): it moves by ~2 delta absolutely, which is more than
+    # itself for a P(LT) below 1e-11, hence atol=1e-10 on the probabilities.
+    # p(z) goes down to subnormal floats (~1e-323), which carry fewer digits
+    # than any rtol: atol=1e-300 covers that tail only.
+    np.testing.assert_allclose(parts.proba, whole.proba, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(parts.pdf, whole.pdf, rtol=1e-9, atol=1e-300)
 
 
 def test_missing_bands_are_left_out(templates, fitted):
@@ -309,3 +319,20 @@ def test_cnoc2_and_sdss_against_spec_z(data_home):
     X, z_spec = X[:5000], z_spec[:5000]
     res = SEDTemplateFitter(bench.SDSS_2MASS, magnitude_errors="columns").fit(X).predict_all(X)
     assert sigma_nmad(z_spec, res.redshift) < 0.05 and outlier_fraction(z_spec, res.redshift) < 0.05
+
+
+def test_labels_come_from_y_and_early_label(templates):
+    mags = _galaxies(templates, [0, 2], [0.4, 0.4])
+    fitter = SEDTemplateFitter(BANDS, redshift_grid=GRID)
+    # y names the classes: the elliptical gets the early label, whatever its sort order.
+    assert fitter.fit(mags, [["red", 0.4], ["blue", 0.4]]).classes_.tolist() == ["red", "blue"]
+    assert fitter.predict(mags)[:, 0].tolist() == ["red", "blue"]
+    assert fitter.set_params(early_label="ET").fit(mags).classes_.tolist() == ["ET", "LT"]
+    with pytest.raises(ValueError, match="early_label='E' is not one of"):
+        fitter.set_params(early_label="E").fit(mags)
+    with pytest.raises(ValueError, match="exactly two classes"):
+        fitter.set_params(early_label=None).fit(mags, [["LT", 0.4], ["LT", 0.4]])
+    with pytest.raises(ValueError, match="rows"):
+        fitter.fit(mags, [["ET", 0.4], ["LT", 0.4], ["LT", 0.5]])
+    with pytest.raises(ValueError, match="negative"):
+        fitter.fit(mags, [["ET", 0.4], ["LT", -0.4]])

@@ -437,3 +437,45 @@ def test_roc_plot_follows_fig5(tmp_path):
     baseline = next(line for line in ax.get_lines() if "baseline" in str(line.get_label()))
     x, y = baseline.get_data()
     np.testing.assert_allclose(y, 5 / 3 * (1 - x))  # through (1, 0), slope -N_LT/N_ET
+
+
+# ------------------------------------------------------ labels of any order
+def test_youden_threshold_takes_one_and_two_column_scores():
+    tags = YoudenThreshold().__sklearn_tags__().input_tags
+    assert tags.one_d_array and tags.two_d_array
+    assert YoudenThreshold().get_params() == {"early_label": None}
+
+
+def test_type_classifier_is_sorted_for_sklearn_with_red_blue_labels():
+    # classes_ of the joint model is [early, late] = [red, blue]; sklearn's tools
+    # assume sorted classes (CalibratedClassifierCV fails on unsorted ones and
+    # the "roc_auc" scorer returns 1 - AUC), so the view sorts them.
+    X, y, types, _ = make_joint_sample(n=120, seed=1, labels=("red", "blue"))
+    fitted = _LogisticJoint().fit(X[:60], y[:60])
+    # A tiny network that ranks the types the right way round (seed 0's
+    # starts in a corner it does not leave in 30 epochs), so that Platt
+    # scaling on it has a positive slope.
+    joint = JointMorphZ(**{**TINY, "epochs": 30, "random_state": 1}).fit(X[:60], y[:60])
+    assert joint.classes_.tolist() == ["red", "blue"]
+    view = TypeClassifier(joint)
+    assert view.classes_.tolist() == ["blue", "red"]
+    np.testing.assert_allclose(view.predict_proba(X), joint.predict_proba(X)[:, ::-1])
+    calibrated = CalibratedClassifierCV(FrozenEstimator(view), method="sigmoid")
+    calibrated.fit(X[60:], types[60:])
+    late = list(calibrated.classes_).index(joint.classes_[1])
+    p_blue = calibrated.predict_proba(X[60:])[:, late]
+    # Platt scaling is increasing: the ranking of P(blue) is the model's.
+    assert roc_auc_score(types[60:] == "blue", p_blue) == pytest.approx(
+        roc_auc_score(types[60:] == "blue", joint.predict_proba(X[60:])[:, 1])
+    )
+    assert TypeClassifier(fitted).classes_.tolist() == ["blue", "red"]
+
+
+def test_youden_threshold_cv_keeps_the_estimator_labels():
+    X, _, types, redshift = _noisy_joint_sample(n=120, seed=2)
+    y = np.column_stack([np.where(types == "LT", "blue", "red"), redshift]).astype(object)
+    model = YoudenThresholdCV(_LogisticJoint(), cv=3, random_state=0).fit(X, y)
+    # _LogisticJoint's classes_ are sorted: column 1 (red) is what it calls late.
+    assert model.classes_.tolist() == ["blue", "red"] == model.thresholder_.classes_.tolist()
+    late = model.predict_proba(X)[:, 1] >= model.threshold_
+    np.testing.assert_array_equal(model.predict(X)[:, 0], np.where(late, "red", "blue"))

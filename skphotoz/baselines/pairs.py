@@ -32,14 +32,16 @@ from sklearn.metrics import make_scorer
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, has_fit_parameter
 
 from skphotoz.metrics import joint_score, median_precision
 from skphotoz.preprocessing import AdjacentColours
 from skphotoz.validation import (
+    EARLY_LABEL_CONSTRAINT,
     check_joint_fit_input,
     check_magnitude_input,
     joint_target_tags,
+    late_type_flags,
     split_targets,
 )
 
@@ -54,6 +56,25 @@ TUNING_GRID = {
 TUNING_FOLDS = 3
 
 
+def _fit_weighted(model, X, target, sample_weight):
+    """``model.fit(X, target)``, with the sample weights for its final estimator.
+
+    A Pipeline (alone, or inside a search) routes them to its last step by
+    the ``step__sample_weight`` convention; any other model must take them.
+    """
+    if sample_weight is None:
+        return model.fit(X, target)
+    pipeline = model if hasattr(model, "steps") else getattr(model, "estimator", None)
+    if hasattr(pipeline, "steps"):
+        return model.fit(X, target, **{f"{pipeline.steps[-1][0]}__sample_weight": sample_weight})
+    if not has_fit_parameter(model, "sample_weight"):
+        raise ValueError(
+            f"{type(model).__name__}.fit takes no sample_weight, so the pair cannot be "
+            "trained with sample weights; use models that take them."
+        )
+    return model.fit(X, target, sample_weight=sample_weight)
+
+
 class _JointPair(ClassifierMixin, BaseEstimator):
     """The joint API over a type classifier and a redshift regressor fitted independently.
 
@@ -65,12 +86,16 @@ class _JointPair(ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "type_column": [str],
         "redshift_column": [str],
+        "early_label": EARLY_LABEL_CONSTRAINT,
         "random_state": ["random_state"],
     }
 
-    def __init__(self, *, type_column="type", redshift_column="redshift", random_state=None):
+    def __init__(
+        self, *, type_column="type", redshift_column="redshift", early_label=None, random_state=None
+    ):
         self.type_column = type_column
         self.redshift_column = redshift_column
+        self.early_label = early_label
         self.random_state = random_state
 
     def __sklearn_tags__(self):
@@ -91,13 +116,16 @@ class _JointPair(ClassifierMixin, BaseEstimator):
         return check_magnitude_input(self, X, reset=reset, allow_missing=self._allows_missing())
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the classifier on the type column and the regressor on the redshift column.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_bands)
         y : array-like of shape (n_samples, 2), DataFrame or astropy Table
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-galaxy weights, given to both models (to a Pipeline's last
+            step). Refused when NaN, infinite, negative or all zero.
 
         Returns
         -------
@@ -106,21 +134,37 @@ class _JointPair(ClassifierMixin, BaseEstimator):
         X, types, redshift, self.classes_ = check_joint_fit_input(
             self, X, y, allow_missing=self._allows_missing()
         )
+        if sample_weight is not None:
+            # The check of the joint networks (skphotoz.nn.base): sklearn's, which
+            # refuses NaN, inf, negative and all-zero weights and a wrong length.
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         classifier, regressor = self._prototypes(types)
-        self.classifier_ = clone(classifier).fit(X, types)
-        self.regressor_ = clone(regressor).fit(X, redshift)
+        self.classifier_ = _fit_weighted(clone(classifier), X, types, sample_weight)
+        self.regressor_ = _fit_weighted(clone(regressor), X, redshift, sample_weight)
         return self
+
+    def _type_proba(self, X):
+        """The classifier's probabilities with columns in the order of ``classes_``.
+
+        The classifier orders its columns by its own sorted ``classes_``;
+        ``classes_`` here is [early, late], which sorts the other way for
+        labels such as red/blue.
+        """
+        columns = [np.flatnonzero(self.classifier_.classes_ == c)[0] for c in self.classes_]
+        return self.classifier_.predict_proba(X)[:, columns]
 
     def _outputs(self, X):
         """``predict_proba`` and the redshifts, from one validation of ``X``."""
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        return self.classifier_.predict_proba(X), np.asarray(self.regressor_.predict(X), float)
+        return self._type_proba(X), np.asarray(self.regressor_.predict(X), float)
 
     def predict_proba(self, X):
         """[P(ET), P(LT)], columns ordered as ``classes_``."""
         check_is_fitted(self)
-        return self.classifier_.predict_proba(self._check_X(X, reset=False))
+        return self._type_proba(self._check_X(X, reset=False))
 
     def predict_redshift(self, X):
         """Photometric redshifts, shape (n_samples,)."""
@@ -161,12 +205,17 @@ class _JointPair(ClassifierMixin, BaseEstimator):
             index=index,
         )
 
-    def score(self, X, y):
-        """Joint score -(BCE + MSE), as :meth:`skphotoz.JointMorphZ.score`."""
+    def score(self, X, y, sample_weight=None):
+        """Joint score -(BCE + MSE), as :meth:`skphotoz.JointMorphZ.score`.
+
+        A type label of ``y`` that is not in ``classes_`` is a ValueError.
+        """
+        check_is_fitted(self)
         types, redshift = split_targets(y, self.type_column, self.redshift_column)
+        late = late_type_flags(types, self.classes_)
         proba, z_phot = self._outputs(X)
         p_late = np.clip(proba[:, 1], 1e-7, 1 - 1e-7)
-        return joint_score(types == self.classes_[1], p_late, redshift, z_phot)
+        return joint_score(late, p_late, redshift, z_phot, sample_weight=sample_weight)
 
 
 class IndependentPair(_JointPair):
@@ -182,13 +231,16 @@ class IndependentPair(_JointPair):
         ``RandomForestRegressor(n_estimators=300, random_state=random_state)``.
     type_column, redshift_column : str, default="type", "redshift"
         Column names when ``y`` is a DataFrame or an astropy Table.
+    early_label : str, int, bool or None, default=None
+        The early-type label of ``y``; None recognises the known pairs of
+        labels (:func:`skphotoz.validation.type_classes`).
     random_state : int, RandomState instance or None, default=None
         Seeds the default forests.
 
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
-        Sorted type labels; ``classes_[1]`` is the late type.
+        ``[early, late]`` type labels; ``predict_proba`` columns follow them.
     classifier_, regressor_ : fitted estimators
     n_features_in_ : int
 
@@ -220,10 +272,14 @@ class IndependentPair(_JointPair):
         *,
         type_column="type",
         redshift_column="redshift",
+        early_label=None,
         random_state=None,
     ):
         super().__init__(
-            type_column=type_column, redshift_column=redshift_column, random_state=random_state
+            type_column=type_column,
+            redshift_column=redshift_column,
+            early_label=early_label,
+            random_state=random_state,
         )
         self.classifier = classifier
         self.regressor = regressor
@@ -294,13 +350,16 @@ class GradientBoostingPair(_JointPair):
         pair is nested: no test galaxy informs the choice.
     type_column, redshift_column : str, default="type", "redshift"
         Column names when ``y`` is a DataFrame or an astropy Table.
+    early_label : str, int, bool or None, default=None
+        The early-type label of ``y``; None recognises the known pairs of
+        labels (:func:`skphotoz.validation.type_classes`).
     random_state : int, RandomState instance or None, default=None
         Seeds both models (their early-stopping split) and the tuning folds.
 
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
-        Sorted type labels; ``classes_[1]`` is the late type.
+        ``[early, late]`` type labels; ``predict_proba`` columns follow them.
     classifier_, regressor_ : Pipeline or GridSearchCV
         Fitted ``Pipeline([("colours", ...), ("model", ...)])``; with
         ``tune=True`` the search around it (see ``best_params_``).
@@ -348,10 +407,14 @@ class GradientBoostingPair(_JointPair):
         tune=False,
         type_column="type",
         redshift_column="redshift",
+        early_label=None,
         random_state=None,
     ):
         super().__init__(
-            type_column=type_column, redshift_column=redshift_column, random_state=random_state
+            type_column=type_column,
+            redshift_column=redshift_column,
+            early_label=early_label,
+            random_state=random_state,
         )
         self.colours = colours
         self.classifier_max_iter = classifier_max_iter

@@ -26,9 +26,9 @@ scikit-learn's tag API of 1.6. :class:`CompatKerasClassifier` and
   said so.
 * **y=None.** The regressor failed with an AttributeError. Fixed: a
   ValueError says ``y`` is required.
-* **sample_weight with class_weight.** ``KerasClassifier.fit`` multiplied
-  the caller's ``sample_weight`` array by the class weights in place. Fixed:
-  the wrapper multiplies a copy.
+* **sample_weight with class_weight.** ``KerasClassifier.fit`` and
+  ``partial_fit`` multiplied the caller's ``sample_weight`` array by the
+  class weights in place. Fixed: scikeras is handed a copy.
 
 Not fixable in a subclass, and asserted by ``tests/test_scikeras_compat.py``
 (strict expected failures of ``check_estimator``):
@@ -59,6 +59,12 @@ from sklearn.utils import ClassifierTags, RegressorTags, check_random_state
 from sklearn.utils.validation import validate_data
 
 
+def _weights_copy(sample_weight):
+    # scikeras' classifier multiplies sample_weight by the class weights in
+    # place: it must never hold the caller's array.
+    return None if sample_weight is None else np.array(sample_weight, dtype=np.float64)
+
+
 class _ScikitLearnCompatibility:
     """The fixes shared by the classifier and the regressor (see the module docstring)."""
 
@@ -82,9 +88,7 @@ class _ScikitLearnCompatibility:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        if sample_weight is not None:
-            sample_weight = np.array(sample_weight, dtype=np.float64)
-        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        return super().fit(X, y, sample_weight=_weights_copy(sample_weight), **kwargs)
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         if X is not None:
@@ -131,6 +135,17 @@ class CompatKerasClassifier(_ScikitLearnCompatibility, KerasClassifier):
     >>> is_classifier(clf), clf.fit(X, X[:, 0] > 0).predict_proba(X[:2]).shape
     (True, (2, 2))
     """
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
+        """Train one more epoch, as scikeras' ``partial_fit``; ``sample_weight`` is not modified.
+
+        Returns
+        -------
+        self
+        """
+        return super().partial_fit(
+            X, y, classes=classes, sample_weight=_weights_copy(sample_weight), **kwargs
+        )
 
     def __sklearn_tags__(self):
         tags = self._supervised_tags()

@@ -36,7 +36,15 @@ from skphotoz.baselines.templates import (
     template_magnitudes,
 )
 from skphotoz.catalogs.photometry import placeholder_mask
-from skphotoz.validation import joint_target_tags, split_targets, to_numeric_frame
+from skphotoz.validation import (
+    EARLY_LABEL_CONSTRAINT,
+    check_joint_target,
+    joint_target_tags,
+    late_type_flags,
+    split_targets,
+    to_numeric_frame,
+    type_classes,
+)
 
 __all__ = [
     "BPZ_TEMPLATES",
@@ -244,10 +252,18 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         Threads over chunks in ``predict*`` (None: 1, as in joblib).
     type_column, redshift_column : str
         Column names for tabular ``y``.
+    early_label : str, int, bool or None, default=None
+        The early-type label of ``y``, given to the early-type templates;
+        None recognises the known pairs of labels
+        (:func:`skphotoz.validation.type_classes`). Without ``y`` the labels
+        are "ET" and "LT".
 
     Attributes
     ----------
-    classes_ : ndarray, ["ET", "LT"] or the training labels' classes
+    classes_ : ndarray of shape (2,)
+        ``[early, late]``: ``["ET", "LT"]`` without ``y``, else the labels of
+        ``y`` (:func:`~skphotoz.validation.type_classes`); the early-type
+        templates predict ``classes_[0]``.
     template_names_ : list of str
     early_type_ : ndarray of bool, per model
     model_template_ : ndarray of float, per model
@@ -291,6 +307,7 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         "n_jobs": [None, Integral],
         "type_column": [str],
         "redshift_column": [str],
+        "early_label": EARLY_LABEL_CONSTRAINT,
     }
 
     def __init__(
@@ -313,6 +330,7 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         n_jobs=None,
         type_column="type",
         redshift_column="redshift",
+        early_label=None,
     ):
         self.bands = bands
         self.templates = templates
@@ -331,6 +349,7 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.type_column = type_column
         self.redshift_column = redshift_column
+        self.early_label = early_label
 
     def __sklearn_tags__(self):
         # y is optional: it only names the classes and feeds zero-point adaptation.
@@ -564,7 +583,9 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_bands) or (n_samples, 2 n_bands)
         y : joint target [type, redshift], optional
-            Needed only for ``adapt_zero_points`` and for the label names.
+            Needed only for ``adapt_zero_points`` and for the label names:
+            both types must be present, and ``early_label`` (or a known pair
+            of labels) says which label the early-type templates get.
 
         Returns
         -------
@@ -572,21 +593,24 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         """
         self._validate_params()
         mags, errors = self._split_X(X, reset=True)
+        if y is None:
+            if self.adapt_zero_points:
+                raise ValueError("adapt_zero_points=True needs y with spectroscopic redshifts.")
+            self.classes_ = type_classes(["ET", "LT"], self.early_label)
+        else:
+            types, redshift = split_targets(y, self.type_column, self.redshift_column)
+            if len(types) != len(mags):
+                raise ValueError(
+                    f"X has {len(mags)} rows but y has {len(types)}; they must match row by row."
+                )
+            self.classes_ = check_joint_target(types, redshift, self.early_label)
         self._build_models()
         self.zero_point_offsets_ = np.zeros(len(self.bands))
-        self.classes_ = np.array(["ET", "LT"])
-        if y is not None:
-            types, redshift = split_targets(y, self.type_column, self.redshift_column)
-            classes = np.unique(types)
-            if len(classes) == 2:
-                self.classes_ = classes
-            if self.adapt_zero_points:
-                for _ in range(5):  # a few passes converge (LePhare iterates likewise)
-                    model = self._fit_at_redshift(mags, errors, redshift)
-                    step = np.nanmedian(mags - self.zero_point_offsets_ - model, axis=0)
-                    self.zero_point_offsets_ += np.nan_to_num(step, nan=0.0)
-        elif self.adapt_zero_points:
-            raise ValueError("adapt_zero_points=True needs y with spectroscopic redshifts.")
+        if self.adapt_zero_points:
+            for _ in range(5):  # a few passes converge (LePhare iterates likewise)
+                model = self._fit_at_redshift(mags, errors, redshift)
+                step = np.nanmedian(mags - self.zero_point_offsets_ - model, axis=0)
+                self.zero_point_offsets_ += np.nan_to_num(step, nan=0.0)
         return self
 
     def predict_all(self, X, pdf=False):
@@ -646,7 +670,9 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         """Joint score -(BCE + MSE), as :meth:`skphotoz.JointMorphZ.score`."""
         from skphotoz.metrics import joint_score
 
+        check_is_fitted(self)
         types, redshift = split_targets(y, self.type_column, self.redshift_column)
+        late = late_type_flags(types, self.classes_)  # an unknown label is an error
         res = self.predict_all(X)
         p_late = np.clip(res.proba[:, 1], 1e-7, 1 - 1e-7)
-        return joint_score(types == self.classes_[1], p_late, redshift, res.redshift)
+        return joint_score(late, p_late, redshift, res.redshift)

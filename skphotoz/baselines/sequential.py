@@ -124,6 +124,9 @@ class SequentialPair(IndependentPair):
         Keras' ``fit`` verbosity for both networks.
     type_column, redshift_column : str, default="type", "redshift"
         Column names when ``y`` is a DataFrame or an astropy Table.
+    early_label : str, int, bool or None, default=None
+        The label of the early type; None recognises the usual pairs
+        (:func:`skphotoz.validation.type_classes`).
     random_state : int, RandomState instance or None, default=None
         Seeds both networks (weights, dropout, shuffling); an integer makes
         the fit reproducible on CPU.
@@ -131,7 +134,7 @@ class SequentialPair(IndependentPair):
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
-        Sorted type labels; ``classes_[1]`` is the late type.
+        ``[early, late]`` type labels; ``classes_[1]`` is the late type.
     classifier_, regressor_ : Pipeline
         Fitted ``Pipeline([("scale", StandardScaler()), ("network", ...)])``;
         the scikeras wrapper is the ``"network"`` step, its Keras model
@@ -182,6 +185,7 @@ class SequentialPair(IndependentPair):
         verbose=0,
         type_column="type",
         redshift_column="redshift",
+        early_label=None,
         random_state=None,
     ):
         # IndependentPair.__init__ would set its classifier and regressor,
@@ -198,6 +202,7 @@ class SequentialPair(IndependentPair):
         self.verbose = verbose
         self.type_column = type_column
         self.redshift_column = redshift_column
+        self.early_label = early_label
         self.random_state = random_state
 
     def network_spec(self):

@@ -219,7 +219,15 @@ def iter_catalog(path, *, chunk_size=100_000, columns=None, format=None):
     kwargs = {"memmap": True} if fmt == "fits" else {}
     table = Table.read(path, format=fmt, **kwargs)
     for start in range(0, max(len(table), 1), chunk_size):
-        frame = _flatten_table(table[start : start + chunk_size])
+        try:
+            frame = _flatten_table(table[start : start + chunk_size])
+        except TypeError as exc:
+            # A FITS file cut short: the memory map ends before the rows its
+            # header promises, and NumPy says "buffer is too small".
+            raise ValueError(
+                f"Catalog {str(path)!r} is damaged: its data end before row {start + chunk_size} "
+                f"({exc})."
+            ) from exc
         if columns is not None:
             require_columns(frame.columns, columns, path)
             frame = frame[list(columns)]

@@ -121,13 +121,50 @@ def accepts_missing_bands(model):
     return bool(get_tags(first).input_tags.allow_nan)
 
 
-def _final_step_and_input(model, X):
-    """The estimator that predicts and what it is given: a Pipeline's last step sees
-    ``X`` transformed by the steps before it."""
+def joint_outputs(model, X):
+    """Every output of a joint model for ``X``, under the estimators' own names.
+
+    A final estimator (a Pipeline's last step sees ``X`` transformed by the
+    steps before it) that declares ``predict_joint(X)`` is called once;
+    otherwise ``predict`` (joint ``[type, redshift]``) and ``predict_proba``
+    give ``p_late``, ``type`` and ``z_phot``.
+
+    Parameters
+    ----------
+    model : fitted estimator or Pipeline
+    X : array-like of shape (n_samples, n_bands)
+
+    Returns
+    -------
+    dict of ndarray
+        ``p_late``, ``type``, ``z_phot`` and whatever else ``predict_joint``
+        gives (errors, ``flags``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression, LogisticRegression
+    >>> from skphotoz.baselines import IndependentPair
+    >>> from skphotoz.catalogs.predict import joint_outputs
+    >>> X = np.array([[20.0], [21.0], [22.0], [23.0]])
+    >>> y = np.array([["ET", 0.1], ["ET", 0.2], ["LT", 0.3], ["LT", 0.4]], dtype=object)
+    >>> pair = IndependentPair(LogisticRegression(), LinearRegression()).fit(X, y)
+    >>> sorted(joint_outputs(pair, X))
+    ['flags', 'p_late', 'type', 'z_phot']
+    """
+    final, Xt = model, X
     if isinstance(model, Pipeline):
         # A one-step Pipeline sliced to [:-1] has no steps and cannot transform.
-        return model[-1], (model[:-1].transform(X) if len(model) > 1 else X)
-    return model, X
+        final, Xt = model[-1], (model[:-1].transform(X) if len(model) > 1 else X)
+    if hasattr(final, "predict_joint"):
+        joint = final.predict_joint(Xt)
+        return {name: joint[name].to_numpy() for name in joint.columns}
+    labels_and_z = np.asarray(model.predict(X))
+    return {
+        "p_late": np.asarray(model.predict_proba(X)[:, 1], dtype=float),
+        "type": labels_and_z[:, 0],
+        "z_phot": labels_and_z[:, 1].astype(float),
+    }
 
 
 def predict_block(model, X):
@@ -175,21 +212,10 @@ def predict_block(model, X):
             },
             index=X.index,
         )
-    final, Xt = _final_step_and_input(model, X)
-    if hasattr(final, "predict_joint"):
-        joint = final.predict_joint(Xt)
-        columns = {
-            _CATALOG_NAMES[name]: joint[name].to_numpy()
-            for name in joint.columns
-            if name in _CATALOG_NAMES
-        }
-    else:
-        joint = np.asarray(model.predict(X))
-        columns = {
-            "p_lt": np.asarray(model.predict_proba(X)[:, 1], dtype=float),
-            "type": joint[:, 0],
-            "z_phot": joint[:, 1].astype(float),
-        }
+    outputs = joint_outputs(model, X)
+    columns = {
+        _CATALOG_NAMES[name]: values for name, values in outputs.items() if name in _CATALOG_NAMES
+    }
     columns.setdefault("predict_flag", np.full(len(X), "", dtype=object))
     order = [name for name in PREDICTION_COLUMNS if name in columns]
     return pd.DataFrame({name: columns[name] for name in order}, index=X.index)
@@ -373,7 +399,7 @@ def predict_catalog(
         output, n_rows, overwrite=overwrite, string_widths=declared_string_widths(catalog, fmt_in)
     )
     counts = {"n_rows": 0, "n_predicted": 0, "n_flagged": 0}
-    with tqdm(total=n_rows, unit="row", disable=not progress, desc="predict") as bar:
+    with tqdm(total=n_rows, unit="row", disable=None if progress else True, desc="predict") as bar:
         for chunk in iter_catalog(catalog, chunk_size=chunk_size, format=fmt_in):
             if counts["n_rows"] == 0:
                 check_model_bands(model, chunk.columns)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import shutil
 import sys
@@ -107,14 +108,28 @@ def reports_errors(command):
     return run
 
 
+# Written by staged_folder into each folder it fills: the files that are the
+# command's, so that --overwrite replaces such a folder and never one with
+# files of the user's in it.
+_MANIFEST = ".skphotoz_files.json"
+
+
+def _files_written(folder):
+    """The file names the manifest of ``folder`` lists, or None without a readable one."""
+    try:
+        return set(json.loads((folder / _MANIFEST).read_text())["files"]) | {_MANIFEST}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def check_output(path, overwrite, *, folder=False):
     """Refuse an output path before any work is done.
 
     Its folder must exist, and an existing output is replaced only with
     ``--overwrite``. A ``folder`` output (``report``) may be a new or empty
-    folder, or, with ``--overwrite``, one that holds a report (report.html):
-    a folder of other files is never replaced, so that nothing the report did
-    not write is lost.
+    folder or, with ``--overwrite``, one that :func:`staged_folder` wrote and
+    that holds nothing else: a folder with any other file is never replaced,
+    so that nothing the command did not write is lost.
 
     Raises
     ------
@@ -138,14 +153,22 @@ def check_output(path, overwrite, *, folder=False):
     if folder:
         if path.exists() and not path.is_dir():
             raise click.ClickException(f"{path} is a file; the report needs a folder.")
-        if path.is_dir() and any(path.iterdir()):
-            if not (path / "report.html").exists():
+        present = {p.name for p in path.iterdir()} if path.is_dir() else set()
+        if present:
+            written = _files_written(path)
+            if written is None:
                 raise click.ClickException(
-                    f"{path} holds files but no report; choose a new or empty folder."
+                    f"{path} holds files that skphotoz did not write; choose a new or empty folder."
+                )
+            if present - written:
+                others = ", ".join(sorted(present - written)[:3])
+                raise click.ClickException(
+                    f"{path} holds files that skphotoz did not write ({others}); move them "
+                    "or choose a new or empty folder."
                 )
             if not overwrite:
                 raise click.ClickException(
-                    f"{path} holds a report; pass --overwrite to replace it."
+                    f"{path} holds an earlier run's files; pass --overwrite to replace them."
                 )
         return
     if path.is_dir():
@@ -160,7 +183,9 @@ def staged_folder(output):
 
     A report that fails half-way leaves ``output`` as it was, and one that
     succeeds replaces it whole: figures of an earlier run never sit beside
-    new ones. Checked first by :func:`check_output` with ``folder=True``.
+    new ones. The folder lists its files in a hidden manifest, which lets
+    :func:`check_output` (``folder=True``, to be called first) tell it from
+    a folder of the user's.
 
     Examples
     --------
@@ -171,15 +196,17 @@ def staged_folder(output):
     >>> with staged_folder(output) as staging:
     ...     _ = (staging / "report.html").write_text("<html></html>")
     >>> sorted(os.listdir(output))
-    ['report.html']
+    ['.skphotoz_files.json', 'report.html']
     """
-    output = Path(output)
+    output = Path(output).absolute()  # "." has no name to put beside
     # A named folder (not tempfile's, which would leave the report readable by
     # its owner only) on the same file system, so that the moves are renames.
     staging = output.with_name(f".{output.name}.{uuid.uuid4().hex}.partial")
     staging.mkdir()
     try:
         yield staging
+        files = sorted(p.name for p in staging.iterdir())
+        (staging / _MANIFEST).write_text(json.dumps({"files": files}, indent=1))
         old = None
         if output.exists():
             old = output.with_name(f".{output.name}.{uuid.uuid4().hex}.old")

@@ -15,7 +15,12 @@ from skphotoz.cli.common import (
     progress_bars,
     reports_errors,
 )
-from skphotoz.cli.options import catalog_options, network_options, overwrite_option
+from skphotoz.cli.options import (
+    catalog_options,
+    network_options,
+    out_of_sample_options,
+    overwrite_option,
+)
 
 
 def _metrics_text(metrics):
@@ -28,27 +33,14 @@ def _metrics_text(metrics):
 @click.argument("catalog", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @catalog_options(required=True)
 @network_options
-@click.option("--loo", is_flag=True, help="Leave-one-out, as in the paper (slow: one fit/galaxy).")
 @click.option(
     "--bootstrap",
     type=click.IntRange(1, None),
     default=None,
-    help="N bootstrap resamples, testing on the out-of-bag galaxies.",
+    help="N bootstrap resamples, testing on the out-of-bag galaxies, instead of --folds "
+    "or --loo; the metrics' spread over the resamples replaces the --n-bootstrap errors.",
 )
-@click.option(
-    "--folds",
-    type=click.IntRange(2, None),
-    default=5,
-    show_default=True,
-    help="Stratified k-fold cross-validation (used unless --loo or --bootstrap).",
-)
-@click.option(
-    "--n-bootstrap",
-    type=click.IntRange(10, None),
-    default=1000,
-    show_default=True,
-    help="Resamples for the metric uncertainties (--loo and --folds).",
-)
+@out_of_sample_options
 @click.option(
     "-o",
     "--output",
@@ -73,8 +65,8 @@ def cv(
     protocol,
     base_units,
     random_state,
-    loo,
     bootstrap,
+    loo,
     folds,
     n_bootstrap,
     output,

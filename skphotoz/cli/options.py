@@ -1,12 +1,14 @@
 """The options several ``skphotoz`` commands share, declared once, and their parsing.
 
 :func:`catalog_options` (how to read a training catalog: fit, cv, report),
-:func:`network_options` (how to build the network: fit, cv, report) and
-:func:`demo_options` (demo, compare) are decorators, and so are the single
-options :func:`overwrite_option` (fit, predict, cv, report) and
-:func:`allow_pickle_option` (predict); :func:`split_list`,
-:func:`parse_base_units` and :func:`parse_threshold` turn option text into
-values and say in option names what is wrong.
+:func:`network_options` (how to build the network: fit, cv, report),
+:func:`out_of_sample_options` (how to predict every galaxy out of sample and
+bootstrap the metrics' errors: cv, report) and :func:`demo_options` (demo,
+compare) are decorators, and so are the single options
+:func:`n_galaxies_option` (demo, compare, report), :func:`overwrite_option`
+(fit, predict, cv, report) and :func:`allow_pickle_option` (predict);
+:func:`split_list`, :func:`parse_base_units` and :func:`parse_threshold` turn
+option text into values and say in option names what is wrong.
 """
 
 from __future__ import annotations
@@ -16,6 +18,14 @@ from pathlib import Path
 import click
 
 from skphotoz.catalogs.photometry import SENTINEL_LIMIT, UNITS, describe_placeholders
+
+# The size of the built-in demo sample (skphotoz.datasets.load_demo): no command
+# can draw more galaxies from it.
+_DEMO_SAMPLE_SIZE = 9987
+
+# One declaration for every command that takes a seed; click builds a new
+# Option each time a decorator made by click.option is applied.
+_random_state_option = click.option("--random-state", type=int, default=0, show_default=True)
 
 
 def _apply(options, command):
@@ -169,9 +179,54 @@ def network_options(command):
             show_default=True,
             help="Widths of the shared layers, comma-separated (smaller is faster).",
         ),
-        click.option("--random-state", type=int, default=0, show_default=True),
+        _random_state_option,
     ]
     return _apply(options, command)
+
+
+def out_of_sample_options(command):
+    """Decorator: ``--loo``, ``--folds`` and ``--n-bootstrap``.
+
+    How a command predicts every galaxy out of sample (k stratified folds, or
+    leave-one-out) and how many bootstrap resamples of those predictions give
+    the metrics' uncertainties.
+    """
+    options = [
+        click.option(
+            "--loo",
+            is_flag=True,
+            help="Leave-one-out predictions instead of --folds, as in the paper (slow: one "
+            "fit per galaxy).",
+        ),
+        click.option(
+            "--folds",
+            type=click.IntRange(2, None),
+            default=5,
+            show_default=True,
+            help="Out-of-fold predictions from k folds stratified by type (the default way "
+            "to predict every galaxy out of sample).",
+        ),
+        click.option(
+            "--n-bootstrap",
+            type=click.IntRange(10, None),
+            default=1000,
+            show_default=True,
+            help="Bootstrap resamples of the out-of-sample predictions for the metrics' "
+            "uncertainties.",
+        ),
+    ]
+    return _apply(options, command)
+
+
+def n_galaxies_option(default):
+    """Decorator: ``--n-galaxies``, how many galaxies to draw from the built-in demo sample."""
+    return click.option(
+        "--n-galaxies",
+        type=click.IntRange(100, _DEMO_SAMPLE_SIZE),
+        default=default,
+        show_default=True,
+        help=f"Galaxies drawn from the {_DEMO_SAMPLE_SIZE:,}-galaxy demo sample.",
+    )
 
 
 def demo_options(command):
@@ -186,13 +241,7 @@ def demo_options(command):
             show_default=True,
             help="Folder for the plots and the metrics table.",
         ),
-        click.option(
-            "--n-galaxies",
-            type=click.IntRange(100, 9987),
-            default=3000,
-            show_default=True,
-            help="Galaxies drawn from the 9,987-galaxy demo sample.",
-        ),
+        n_galaxies_option(3000),
         click.option(
             "--test-size",
             type=click.FloatRange(0.05, 0.9),
@@ -206,7 +255,7 @@ def demo_options(command):
             default=None,
             help="Training epochs (default: the estimator's default).",
         ),
-        click.option("--random-state", type=int, default=0, show_default=True),
+        _random_state_option,
     ]
     return _apply(options, command)
 

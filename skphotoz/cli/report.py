@@ -22,7 +22,9 @@ from skphotoz.cli.common import (
 )
 from skphotoz.cli.options import (
     catalog_options,
+    n_galaxies_option,
     network_options,
+    out_of_sample_options,
     overwrite_option,
     parse_base_units,
     split_list,
@@ -91,21 +93,8 @@ def _check_sed_inputs(filters, templates):
     is_flag=True,
     help="Use the built-in SDSS+2MASS demo sample (the default without CATALOG).",
 )
-@click.option(
-    "--n-galaxies",
-    type=click.IntRange(100, 9987),
-    default=2000,
-    show_default=True,
-    help="Galaxies drawn from the demo sample (--demo only).",
-)
-@click.option("--loo", is_flag=True, help="Leave-one-out predictions (the paper's; slow).")
-@click.option(
-    "--folds",
-    type=click.IntRange(2, None),
-    default=5,
-    show_default=True,
-    help="Out-of-fold predictions from k stratified folds (unless --loo).",
-)
+@n_galaxies_option(2000)
+@out_of_sample_options
 @click.option(
     "--filters",
     multiple=True,
@@ -135,20 +124,14 @@ def _check_sed_inputs(filters, templates):
     "runs (paper Fig. 8 used 1000; each run is one training).",
 )
 @click.option(
-    "--n-bootstrap",
-    type=click.IntRange(10, None),
-    default=1000,
-    show_default=True,
-    help="Resamples for the uncertainties.",
-)
-@click.option(
     "-o",
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("skphotoz_report"),
     show_default=True,
     help="Folder for report.html (self-contained) and its PNG/CSV files. It is written "
-    "whole or not at all: a failed run leaves it as it was.",
+    "whole or not at all: a failed run leaves it as it was, and --overwrite replaces only "
+    "a folder that an earlier report wrote.",
 )
 @overwrite_option
 @reports_errors
@@ -170,12 +153,12 @@ def report(
     n_galaxies,
     loo,
     folds,
+    n_bootstrap,
     filters,
     templates,
     sed_offsets,
     r_band,
     weights,
-    n_bootstrap,
     output,
     overwrite,
 ):

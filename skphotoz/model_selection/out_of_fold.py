@@ -29,6 +29,7 @@ from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils.validation import check_array
 from tqdm.auto import tqdm
 
+from skphotoz.catalogs.predict import joint_outputs
 from skphotoz.model_selection.split import StratifiedTypeKFold
 from skphotoz.validation import (
     check_joint_target,
@@ -145,7 +146,9 @@ def joint_training_data(estimator, X, y):
     """Validated magnitudes, late-type floats and redshifts for the replica path.
 
     NaN and +inf pass when the model declares (tag ``allow_nan``) that it
-    takes missing bands; sentinels never do.
+    takes missing bands; sentinels never do. The late type is read as the
+    model's own ``fit`` reads it (its ``early_label``), so a replica learns
+    the P(LT) that a fitted clone would.
     """
     allow_missing = get_tags(final_estimator(estimator)).input_tags.allow_nan
     if hasattr(estimator, "steps") and len(estimator.steps) > 1:
@@ -156,7 +159,7 @@ def joint_training_data(estimator, X, y):
     types, redshift = split_targets(y, final.type_column, final.redshift_column)
     if len(types) != len(Xv):
         raise ValueError(f"X has {len(Xv)} rows but y has {len(types)}; they must match.")
-    classes = check_joint_target(types, redshift)
+    classes = check_joint_target(types, redshift, final.early_label)
     return Xv, (types == classes[1]).astype(np.float32), redshift.astype(np.float32)
 
 
@@ -216,9 +219,10 @@ def _fit_predict_fold(estimator, X, y, train, test, seed):
         ]
         model.set_params(**dict.fromkeys(keys, seed))
     model.fit(_safe_indexing(X, train), _safe_indexing(y, train))
-    X_test = _safe_indexing(X, test)
-    _, z_phot = split_targets(model.predict(X_test))
-    return model.predict_proba(X_test)[:, 1], z_phot
+    # One pass for both outputs where the model declares predict_joint; a
+    # galaxy the model gives no number (too few bands) stays NaN.
+    outputs = joint_outputs(model, _safe_indexing(X, test))
+    return outputs["p_late"].astype(float), outputs["z_phot"].astype(float)
 
 
 def fold_predictions(estimator, X, y, splits, *, n_jobs, replicas, random_state, verbose):
@@ -244,7 +248,7 @@ def fold_predictions(estimator, X, y, splits, *, n_jobs, replicas, random_state,
         for c, (p, z) in tqdm(
             zip(chunks, outputs, strict=True),
             total=len(chunks),
-            disable=not verbose,
+            disable=None if verbose else True,
             desc="replica chunks",
         ):
             for j, k in enumerate(c):
@@ -259,7 +263,7 @@ def fold_predictions(estimator, X, y, splits, *, n_jobs, replicas, random_state,
         for (train, test), seed in zip(splits, seeds, strict=True)
     )
     outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    return list(tqdm(outputs, total=len(splits), disable=not verbose, desc="folds"))
+    return list(tqdm(outputs, total=len(splits), disable=None if verbose else True, desc="folds"))
 
 
 def cross_val_predict_joint(

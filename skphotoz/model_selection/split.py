@@ -32,7 +32,21 @@ from skphotoz.validation import (
 
 
 # ================================================================ splitters
-class StratifiedTypeKFold(StratifiedKFold):
+class _StratifyOnTypeColumn:
+    """Mixin for a scikit-learn stratified splitter: it stratifies on the type column
+    of a joint ``[type, z]`` target, read with ``type_column`` and ``redshift_column``.
+
+    It comes before the splitter in the bases, so that its ``split`` hands the
+    splitter the types as ``y``.
+    """
+
+    def split(self, X, y, groups=None):
+        """Yield train and test indices, stratified on the galaxy type."""
+        types, _ = split_targets(y, self.type_column, self.redshift_column)
+        return super().split(X, types, groups)
+
+
+class StratifiedTypeKFold(_StratifyOnTypeColumn, StratifiedKFold):
     """K-fold splitter stratified on the type column of a joint ``[type, z]`` target.
 
     Parameters
@@ -65,13 +79,8 @@ class StratifiedTypeKFold(StratifiedKFold):
         self.type_column = type_column
         self.redshift_column = redshift_column
 
-    def split(self, X, y, groups=None):
-        """Yield train and test indices, stratified on the galaxy type."""
-        types, _ = split_targets(y, self.type_column, self.redshift_column)
-        return super().split(X, types, groups)
 
-
-class StratifiedTypeShuffleSplit(StratifiedShuffleSplit):
+class StratifiedTypeShuffleSplit(_StratifyOnTypeColumn, StratifiedShuffleSplit):
     """``StratifiedShuffleSplit`` stratified on the type column of a joint target.
 
     Parameters are those of :class:`sklearn.model_selection.StratifiedShuffleSplit`
@@ -93,11 +102,6 @@ class StratifiedTypeShuffleSplit(StratifiedShuffleSplit):
         )
         self.type_column = type_column
         self.redshift_column = redshift_column
-
-    def split(self, X, y, groups=None):
-        """Yield train and test indices, stratified on the galaxy type."""
-        types, _ = split_targets(y, self.type_column, self.redshift_column)
-        return super().split(X, types, groups)
 
 
 def paper_split(n_trials=100, *, train_size=192, test_size=178, random_state=None):

@@ -179,7 +179,11 @@ def bootstrap_weight_analysis(
     )
     outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     raw = np.concatenate(
-        list(tqdm(outputs, total=len(chunks), disable=not verbose, desc="replica chunks"))
+        list(
+            tqdm(
+                outputs, total=len(chunks), disable=None if verbose else True, desc="replica chunks"
+            )
+        )
     ).astype(np.float64)
 
     # Each run standardised by its own layer statistics (paper Sect. 3.3).

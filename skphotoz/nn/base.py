@@ -24,9 +24,11 @@ from skphotoz.nn.coverage import TrainingCoverage
 from skphotoz.nn.loss import class_weight_factors
 from skphotoz.nn.spec import NetworkSpec, effective_redshift_loss_weight
 from skphotoz.validation import (
+    EARLY_LABEL_CONSTRAINT,
     check_joint_fit_input,
     check_magnitude_input,
     joint_target_tags,
+    late_type_flags,
     split_targets,
 )
 
@@ -211,12 +213,13 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         "class_weight": [None, StrOptions({"balanced"}), dict],
         "missing_bands": [StrOptions(set(MISSING_BAND_MODES))],
         "band_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "colours": ["boolean"],
+        "colours": ["boolean", StrOptions({"auto"})],
         "min_observed_bands": [Interval(numbers.Integral, 1, None, closed="left")],
         "threshold": [Interval(numbers.Real, 0, 1, closed="both")],
         "standardize": ["boolean"],
         "type_column": [str],
         "redshift_column": [str],
+        "early_label": EARLY_LABEL_CONSTRAINT,
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -245,6 +248,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         standardize,
         type_column,
         redshift_column,
+        early_label,
         random_state,
         verbose,
     ):
@@ -268,6 +272,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self.standardize = standardize
         self.type_column = type_column
         self.redshift_column = redshift_column
+        self.early_label = early_label
         self.random_state = random_state
         self.verbose = verbose
 
@@ -307,8 +312,14 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             feed_class_probability=self.feed_class_probability,
             missing_bands=native,
             band_dropout=self.band_dropout if native else 0.0,
-            colours=self.colours,
+            colours=self._uses_colours(),
         )
+
+    def _uses_colours(self):
+        if self.colours == "auto":
+            # The paper's protocol keeps the paper's input: magnitudes alone.
+            return getattr(self, "protocol", "fixed") != "paper"
+        return bool(self.colours)
 
     # ---------------------------------------------------------------- inputs
     def _check_X(self, X, reset):
@@ -319,8 +330,11 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _fit_inputs(self, X, y, sample_weight=None):
         """Validated ``(X, late, redshift, weights)`` for training; sets ``classes_``.
 
-        ``weights`` multiplies the sample weights and the class weights (ones
-        when neither is given).
+        ``classes_`` is ``[early, late]`` as :func:`skphotoz.validation.type_classes`
+        reads the labels (with ``early_label``), so ``predict_proba``'s columns
+        are [P(ET), P(LT)] whatever the labels' sort order. ``weights``
+        multiplies the sample weights and the class weights (ones when
+        neither is given).
         """
         X, types, redshift, self.classes_ = check_joint_fit_input(
             self, X, y, allow_missing=self.missing_bands != "error"
@@ -352,6 +366,11 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         return [str(n) for n in names]
 
     # ------------------------------------------------------------ replicas
+    def _compiles_epochs(self, n_rows):
+        """Whether to compile each epoch with XLA: it costs a few seconds once and
+        pays from about a thousand steps on (a 300-epoch fit of 200 galaxies)."""
+        return self.epochs * -(-n_rows // self.batch_size) >= 1000
+
     def _replica_training_settings(self):
         """Keyword arguments of :func:`skphotoz.nn.replica.train_replicas` (all but ``spec``)."""
         return {
@@ -523,7 +542,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         types, redshift = split_targets(y, self.type_column, self.redshift_column)
         outputs = self._outputs(X)[0]
         return joint_score(
-            types == self.classes_[1],
+            late_type_flags(types, self.classes_),  # unknown labels raise
             outputs["p_late"],
             redshift,
             outputs["z_phot"],

@@ -81,7 +81,7 @@ class ReplicaEnsemble(BaseJointNetwork):
 feed_class_probability, epochs, batch_size, learning_rate, lr_decay_floor, \
 redshift_loss_weight, class_weight, missing_bands, band_dropout, colours, min_observed_bands, \
 threshold, \
-standardize, type_column, redshift_column, verbose
+standardize, type_column, redshift_column, early_label, verbose
         As in :class:`skphotoz.JointMorphZ`. Each replica standardises with
         the mean and standard deviation of its own resample.
     n_replicas : int, default=20
@@ -143,12 +143,13 @@ standardize, type_column, redshift_column, verbose
         class_weight=None,
         missing_bands="auto",
         band_dropout=0.0,
-        colours=False,
+        colours="auto",
         min_observed_bands=2,
         threshold=0.5,
         standardize=True,
         type_column="type",
         redshift_column="redshift",
+        early_label=None,
         n_replicas=20,
         calibrate_errors=True,
         random_state=None,
@@ -175,6 +176,7 @@ standardize, type_column, redshift_column, verbose
             standardize=standardize,
             type_column=type_column,
             redshift_column=redshift_column,
+            early_label=early_label,
             random_state=random_state,
             verbose=verbose,
         )
@@ -221,6 +223,7 @@ standardize, type_column, redshift_column, verbose
             spec=spec,
             seed=int(rng.randint(np.iinfo(np.int32).max)),
             verbose=self.verbose,
+            jit_compile=self._compiles_epochs(len(X)),
             **settings,
         )
         # X is validated already; re-validating the array would warn about

@@ -107,9 +107,12 @@ class JointMorphZ(BaseJointNetwork):
         VIPERS with its u gaps 0.1 and 0.3 cost scatter and outliers
         (docs/benchmarks.md); use it when predicting gap patterns the
         training set lacks.
-    colours : bool, default=False
+    colours : bool or "auto", default="auto"
         Also feed the colours of adjacent bands (in column order), computed
         inside the network, so a colour is missing when either band is.
+        "auto" is True, except under ``protocol="paper"``, whose input is
+        the magnitudes alone: colours lowered sigma_NMAD on all four gappy
+        samples measured (docs/benchmarks.md, Sect. 7).
     min_observed_bands : int, default=2
         A galaxy with fewer observed bands (one colour, at least) gets no
         prediction: NaN and the flag ``too_few_bands``, never a number.
@@ -121,6 +124,12 @@ class JointMorphZ(BaseJointNetwork):
         Z-score the magnitudes with the training mean and standard deviation.
     type_column, redshift_column : str, default="type", "redshift"
         Column names when ``y`` is a DataFrame or an astropy Table.
+    early_label : str, int, bool or None, default=None
+        The type label of early-type galaxies in ``y``; the other label is
+        the late type. None recognises ET/LT, early/late, E/L, red/blue,
+        elliptical/spiral (any case), 0/1 and False/True (0 and False early)
+        and refuses any other pair of labels
+        (:func:`skphotoz.validation.type_classes`).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
         split.
@@ -130,7 +139,8 @@ class JointMorphZ(BaseJointNetwork):
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
-        Sorted type labels; ``classes_[1]`` is the late type.
+        ``[early, late]`` type labels (not necessarily sorted);
+        ``predict_proba`` columns follow them.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Band names, when ``X`` is a DataFrame.
@@ -192,12 +202,13 @@ class JointMorphZ(BaseJointNetwork):
         class_weight=None,
         missing_bands="auto",
         band_dropout=0.0,
-        colours=False,
+        colours="auto",
         min_observed_bands=2,
         threshold=0.5,
         standardize=True,
         type_column="type",
         redshift_column="redshift",
+        early_label=None,
         random_state=None,
         verbose=0,
     ):
@@ -222,6 +233,7 @@ class JointMorphZ(BaseJointNetwork):
             standardize=standardize,
             type_column=type_column,
             redshift_column=redshift_column,
+            early_label=early_label,
             random_state=random_state,
             verbose=verbose,
         )
@@ -314,7 +326,6 @@ class JointMorphZ(BaseJointNetwork):
 
         settings = self._replica_training_settings()
         settings.update(class_weight=None, standardize=None)  # both are applied here
-        n_steps = self.epochs * -(-len(X) // self.batch_size)
         self.model_, self.history_ = train_replicas(
             X,
             late,
@@ -322,12 +333,10 @@ class JointMorphZ(BaseJointNetwork):
             weights[:, None],
             spec=spec,
             seed=seed,
-            verbose=int(self.verbose == 1),
+            verbose=int(self.verbose >= 1),
             input_mean=self.mean_[None],
             input_scale=self.scale_[None],
-            # Compiling an epoch with XLA takes a few seconds: it pays from
-            # about a thousand steps on (a 300-epoch fit of 200 galaxies).
-            jit_compile=n_steps >= 1000,
+            jit_compile=self._compiles_epochs(len(X)),
             return_history=True,
             progress_label="JointMorphZ",
             **settings,

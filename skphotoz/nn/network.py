@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import math
 import random
 
@@ -21,6 +22,24 @@ from tqdm.auto import tqdm
 from skphotoz.nn.layers import BandDropout, MagnitudeEncoding
 from skphotoz.nn.loss import JointLoss
 from skphotoz.nn.spec import CLASS_OUTPUT, REDSHIFT_LAYER, REDSHIFT_OUTPUT, NetworkSpec
+
+
+class _OneTracePerModel(logging.Filter):
+    """Drop TensorFlow's "N out of the last N calls ... triggered tf.function retracing".
+
+    Every fitted model (each fold of a cross-validation, each replica chunk)
+    has its own Keras predict function and epoch function, each traced once;
+    TensorFlow counts those traces by the Python code they come from, so from
+    the fifth model on it warns about retracing that is one trace per model
+    by design, not the repeated tracing of one function that the warning is
+    for. Other TensorFlow messages pass.
+    """
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(_OneTracePerModel())
 
 
 @contextlib.contextmanager
@@ -240,7 +259,8 @@ class TqdmEpochs(keras.callbacks.Callback):
         self.epochs = epochs
 
     def on_train_begin(self, logs=None):
-        self.bar = tqdm(total=self.epochs, desc="JointMorphZ", unit="epoch")
+        # disable=None: no bar unless stderr is a terminal (a log would get a line per epoch).
+        self.bar = tqdm(total=self.epochs, desc="JointMorphZ", unit="epoch", disable=None)
 
     def on_epoch_end(self, epoch, logs=None):
         self.bar.update(1)

@@ -562,7 +562,8 @@ def train_replicas(
         from tqdm.auto import tqdm
 
         label = progress_label or f"{n_replicas} replicas"
-        epoch_range = tqdm(epoch_range, desc=label, unit="epoch")
+        # disable=None: no bar unless stderr is a terminal (a log would get a line per update).
+        epoch_range = tqdm(epoch_range, desc=label, unit="epoch", disable=None)
     losses = []
     for epoch in epoch_range:
         losses.append(run_epoch(orders[epoch], np.float32(rates[epoch])))
