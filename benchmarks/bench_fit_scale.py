@@ -2,7 +2,8 @@
 
 Issue 13. SDSS+2MASS training set (ugriz, types from template fits at the
 spectroscopic redshift, as the demo sample's), n = 1k, 3k, 10k, 30k training
-galaxies and a fixed held-out set of 5,000. Contenders:
+galaxies and a fixed held-out set of 2,000 (30k: a bootstrap resample of the
+28,291 others). Contenders:
 
 * ``keras``: ``JointMorphZ(trainer="keras")``, Keras' own loop (the path
   before issue 13);
@@ -42,14 +43,21 @@ VARIANTS = {
 }
 
 
-def _sample(n_train, seed=0):
+def _sample(n_train, seed=0, n_test=2000):
+    """The first ``n_train`` of a fixed random order of the 30,291 galaxies with
+    ugriz, and a fixed held-out set of ``n_test``; beyond the 28,291 left for
+    training, the training set is a bootstrap resample of them."""
     from skphotoz.datasets import load_sdss_2mass
 
-    X, y = load_sdss_2mass(
-        label="template", n_samples=n_train + 5000, random_state=seed, return_X_y=True
-    )
+    X, y = load_sdss_2mass(label="template", random_state=seed, return_X_y=True)
     X, y = np.asarray(X, dtype=float), np.asarray(y[["type", "redshift"]], dtype=object)
-    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+    order = np.random.default_rng(seed).permutation(len(X))
+    test, pool = order[:n_test], order[n_test:]
+    if n_train <= len(pool):
+        train = pool[:n_train]
+    else:
+        train = np.random.default_rng(seed + 1).choice(pool, size=n_train, replace=True)
+    return X[train], y[train], X[test], y[test]
 
 
 def one_run(n_train, contender):
