@@ -432,3 +432,20 @@ def test_uncertainty_option(tmp_path, cnoc2_like):
         tmp_path / "x.skz",
     )
     assert bad.exit_code != 0 and "--protocol fixed" in bad.output
+
+
+def test_predict_writes_the_out_of_coverage_flag(tmp_path, cnoc2_like):
+    """Issue 17: a galaxy far from every training galaxy says so in predict_flag."""
+    model = tmp_path / "m.skz"
+    assert run("fit", cnoc2_like, "--bands", "UBVRI", *LABELS, *NET, "-o", model).exit_code == 0
+    catalog = Table.read(cnoc2_like)
+    catalog["UBVRI"][0] = catalog["UBVRI"][0] + 8.0  # 8 mag fainter in every band
+    far = tmp_path / "far.fits"
+    catalog.write(far)
+    out = tmp_path / "pred.csv"
+    result = run("predict", model, far, "-o", out)
+    assert result.exit_code == 0, result.output
+    flags = read_catalog(out)["predict_flag"].fillna("")
+    assert "out_of_coverage" in flags.iloc[0]
+    # Calibrated at 1% of training-like galaxies: the others are mostly unflagged.
+    assert flags.iloc[1:].str.contains("out_of_coverage").mean() < 0.1
