@@ -123,9 +123,10 @@ class JointLoss:
         mse = ops.square(z_pred - ops.expand_dims(redshift, 1))
         return ops.sum(weights * bce) / n_real, ops.sum(weights * mse) / n_real
 
+    def combine(self, class_term, redshift_term):
+        """The total loss from its two terms (tensors or arrays alike)."""
+        return class_term + self.redshift_loss_weight * redshift_term
+
     def replica_total(self, logit, z_pred, late, redshift, weights, n_real):
         """The loss minimised by the replica trainer: see :meth:`replica_terms`."""
-        class_term, redshift_term = self.replica_terms(
-            logit, z_pred, late, redshift, weights, n_real
-        )
-        return class_term + self.redshift_loss_weight * redshift_term
+        return self.combine(*self.replica_terms(logit, z_pred, late, redshift, weights, n_real))

@@ -572,9 +572,8 @@ def train_replicas(
     # One transfer at the end: reading each epoch's loss as it ends would
     # make the host wait for the device every epoch.
     terms = np.asarray([np.asarray(s, dtype=np.float64) for s in losses]) / n_batches
-    weight = loss.redshift_loss_weight
     history = {  # Keras' names, so both trainers' histories read alike
-        "loss": (terms[:, 0] + weight * terms[:, 1]).tolist(),
+        "loss": loss.combine(terms[:, 0], terms[:, 1]).tolist(),
         "p_late_loss": terms[:, 0].tolist(),
         "redshift_loss": terms[:, 1].tolist(),
         "learning_rate": [float(rate) for rate in rates],
@@ -616,7 +615,7 @@ def _tensorflow_epoch(trainer, optimizer, data, loss, compile_epoch):
                 terms = loss.replica_terms(
                     logit, z_pred, batch["late"], batch["redshift"], batch["weights"], n_real
                 )
-                total = terms[0] + loss.redshift_loss_weight * terms[1]
+                total = loss.combine(*terms)
             optimizer.apply(tape.gradient(total, variables), variables)
             sums += tf.stack(terms)
         return sums

@@ -167,11 +167,6 @@ class NetworkSpec:
         """Number of input features per galaxy: magnitudes, then adjacent colours."""
         return 2 * n_bands - 1 if self.colours and n_bands > 1 else n_bands
 
-    def n_inputs(self, n_bands):
-        """Width of the first layer's input for ``n_bands`` magnitudes."""
-        width = self.n_features(n_bands)
-        return 3 * width if self.missing_bands else width
-
 
 #: Published architectures of Table 2, as keyword arguments for
 #: :meth:`NetworkSpec.from_params` and :class:`skphotoz.JointMorphZ`.
