@@ -24,7 +24,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from skphotoz.validation import late_type_flags, split_targets
+from skphotoz.validation import final_estimator, late_type_flags, split_targets
 
 #: Outlier limit on |dz| / (1 + z_spec) (Hildebrandt et al. 2010).
 OUTLIER_LIMIT = 0.15
@@ -266,8 +266,6 @@ def joint_score(late_true, p_late, z_spec, z_phot, sample_weight=None):
 
 
 # ------------------------------------------------------------------- scorers
-def _final_estimator(estimator):
-    return estimator[-1] if hasattr(estimator, "steps") else estimator
 
 
 class JointScorer:
@@ -298,7 +296,7 @@ class JointScorer:
         return f"JointScorer({self.name!r}, sign={self.sign})"
 
     def __call__(self, estimator, X, y, sample_weight=None):
-        final = _final_estimator(estimator)
+        final = final_estimator(estimator)
         types, z_spec = split_targets(
             y, getattr(final, "type_column", "type"), getattr(final, "redshift_column", "redshift")
         )

@@ -69,6 +69,7 @@ from skphotoz.model_selection.out_of_fold import fold_predictions
 from skphotoz.model_selection.split import StratifiedTypeKFold
 from skphotoz.validation import (
     EARLY_LABEL_CONSTRAINT,
+    final_estimator,
     late_type_mask,
     late_type_scores,
     split_targets,
@@ -333,7 +334,7 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def _target_columns(self):
-        final = self.estimator[-1] if hasattr(self.estimator, "steps") else self.estimator
+        final = final_estimator(self.estimator)
         return getattr(final, "type_column", "type"), getattr(final, "redshift_column", "redshift")
 
     @_fit_context(prefer_skip_nested_validation=False)

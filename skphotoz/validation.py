@@ -537,3 +537,18 @@ def late_type_mask(
         )
     classes = type_classes(types, early_label)
     return types == classes[1], classes, types, redshift
+
+
+def final_estimator(estimator):
+    """The last step of a Pipeline, or the estimator itself.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skphotoz import JointMorphZ
+    >>> from skphotoz.validation import final_estimator
+    >>> type(final_estimator(make_pipeline(StandardScaler(), JointMorphZ()))).__name__
+    'JointMorphZ'
+    """
+    return estimator[-1] if hasattr(estimator, "steps") else estimator

@@ -34,12 +34,11 @@ from sklearn.utils import Bunch, check_random_state
 from skphotoz.metrics import classification_metrics, photoz_metrics
 from skphotoz.model_selection.out_of_fold import (
     cross_val_predict_joint,
-    final_estimator,
     fold_predictions,
     resolve_cv,
 )
 from skphotoz.model_selection.split import BootstrapSplit, paper_split
-from skphotoz.validation import split_targets
+from skphotoz.validation import final_estimator, split_targets
 
 #: Paper Table 2 rows: metric key -> row label.
 TABLE2_METRICS = {

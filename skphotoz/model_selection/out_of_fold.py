@@ -34,6 +34,7 @@ from skphotoz.model_selection.split import StratifiedTypeKFold
 from skphotoz.validation import (
     check_joint_target,
     check_magnitudes,
+    final_estimator,
     split_targets,
     to_numeric_frame,
 )
@@ -69,11 +70,6 @@ def resolve_cv(cv):
     raise ValueError(
         f"cv must be None, 'loo', an int, a CV splitter or (train, test) pairs; got {cv!r}."
     )
-
-
-def final_estimator(estimator):
-    """The last step of a Pipeline, or the estimator itself."""
-    return estimator[-1] if hasattr(estimator, "steps") else estimator
 
 
 def replica_settings(estimator, replicas="auto"):

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skphotoz.metrics import contingency_table
 from skphotoz.thresholding import DEFAULT_THRESHOLD, youden_threshold
-from skphotoz.validation import late_type_mask, late_type_scores, split_targets
+from skphotoz.validation import final_estimator, late_type_mask, late_type_scores, split_targets
 
 
 def _bootstrap_rates(late_true, predictions, n_bootstrap, random_state):
@@ -233,7 +233,7 @@ def classification_report(
 def _estimator_scores(estimator, X, y):
     """(late_true, p_late, z_spec, z_phot) of a fitted joint model on labelled galaxies."""
     check_is_fitted(estimator)
-    final = estimator[-1] if hasattr(estimator, "steps") else estimator
+    final = final_estimator(estimator)
     types, z_spec = split_targets(
         y, getattr(final, "type_column", "type"), getattr(final, "redshift_column", "redshift")
     )
