@@ -58,6 +58,13 @@ CONTENDERS = {
     "ReplicaEnsemble K=5 colours": lambda: ReplicaEnsemble(
         n_replicas=5, colours=True, random_state=0
     ),
+    "JointMorphZ all colours": lambda: JointMorphZ(colours="all", random_state=0),
+    "JointMorphZ all colours, z weight 3": lambda: JointMorphZ(
+        colours="all", redshift_loss_weight=3.0, random_state=0
+    ),
+    "ReplicaEnsemble K=5 all colours": lambda: ReplicaEnsemble(
+        n_replicas=5, colours="all", random_state=0
+    ),
     PEER: lambda: GradientBoostingPair(random_state=0),
     "HGB pair, tuned": lambda: GradientBoostingPair(tune=True, random_state=0),
     "RF pair, median-imputed": lambda: make_pipeline(

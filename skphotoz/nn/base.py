@@ -22,7 +22,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skphotoz.nn.coverage import TrainingCoverage
 from skphotoz.nn.loss import class_weight_factors
-from skphotoz.nn.spec import NetworkSpec, effective_redshift_loss_weight
+from skphotoz.nn.spec import (
+    NetworkSpec,
+    check_colours,
+    colour_pairs,
+    effective_redshift_loss_weight,
+)
 from skphotoz.validation import (
     EARLY_LABEL_CONSTRAINT,
     check_joint_fit_input,
@@ -55,7 +60,7 @@ def missing_band_masks(X):
 
 
 def network_features(X, colours=False):
-    """Magnitudes, and with ``colours`` their adjacent colours: what the network is fed.
+    """Magnitudes, and with ``colours`` their colours: what the network is fed.
 
     The NumPy twin of the colours that :class:`skphotoz.nn.layers.MagnitudeEncoding`
     computes inside the model; it serves the training statistics. A colour is
@@ -64,7 +69,8 @@ def network_features(X, colours=False):
     Parameters
     ----------
     X : array-like of shape (..., n, n_bands)
-    colours : bool, default=False
+    colours : False, True, "adjacent" or "all", default=False
+        See :func:`skphotoz.nn.spec.colour_pairs`.
 
     Examples
     --------
@@ -74,10 +80,11 @@ def network_features(X, colours=False):
     [[21.0, 20.5, nan, 0.5, nan]]
     """
     X = np.asarray(X, dtype=np.float64)
-    if not colours or X.shape[-1] < 2:
+    blue, red = colour_pairs(X.shape[-1], colours)
+    if not len(blue):
         return X
     with np.errstate(invalid="ignore"):
-        return np.concatenate([X, X[..., :-1] - X[..., 1:]], axis=-1)
+        return np.concatenate([X, X[..., blue] - X[..., red]], axis=-1)
 
 
 def guard_zero_scale(scale, mean):
@@ -213,7 +220,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         "class_weight": [None, StrOptions({"balanced"}), dict],
         "missing_bands": [StrOptions(set(MISSING_BAND_MODES))],
         "band_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "colours": ["boolean", StrOptions({"auto"})],
+        "colours": ["boolean", StrOptions({"auto", "adjacent", "all"})],
         "min_observed_bands": [Interval(numbers.Integral, 1, None, closed="left")],
         "threshold": [Interval(numbers.Real, 0, 1, closed="both")],
         "standardize": ["boolean"],
@@ -318,8 +325,8 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _uses_colours(self):
         if self.colours == "auto":
             # The paper's protocol keeps the paper's input: magnitudes alone.
-            return getattr(self, "protocol", "fixed") != "paper"
-        return bool(self.colours)
+            return "adjacent" if getattr(self, "protocol", "fixed") != "paper" else False
+        return check_colours(self.colours)
 
     # ---------------------------------------------------------------- inputs
     def _check_X(self, X, reset):

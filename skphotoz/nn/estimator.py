@@ -107,12 +107,14 @@ class JointMorphZ(BaseJointNetwork):
         VIPERS with its u gaps 0.1 and 0.3 cost scatter and outliers
         (docs/benchmarks.md); use it when predicting gap patterns the
         training set lacks.
-    colours : bool or "auto", default="auto"
-        Also feed the colours of adjacent bands (in column order), computed
-        inside the network, so a colour is missing when either band is.
-        "auto" is True, except under ``protocol="paper"``, whose input is
-        the magnitudes alone: colours lowered sigma_NMAD on all four gappy
-        samples measured (docs/benchmarks.md, Sect. 7).
+    colours : bool, "adjacent", "all" or "auto", default="auto"
+        Also feed colours, computed inside the network, so a colour is
+        missing when either band is: of adjacent bands in column order
+        (True or "adjacent") or of every pair of bands ("all", which keeps
+        a colour across a gap). "auto" is "adjacent", except under
+        ``protocol="paper"``, whose input is the magnitudes alone: colours
+        lowered sigma_NMAD on all four gappy samples measured
+        (docs/benchmarks.md, Sect. 7).
     min_observed_bands : int, default=2
         A galaxy with fewer observed bands (one colour, at least) gets no
         prediction: NaN and the flag ``too_few_bands``, never a number.

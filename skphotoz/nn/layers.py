@@ -6,9 +6,10 @@ travel with its weights. :class:`BandDropout` hides observed bands at random
 during training, so a network trained on gappy photometry learns to predict
 from any subset of its bands.
 
-With ``colours=True`` the encoding first appends the colours of adjacent
-bands, ``m_j - m_(j+1)``, to the magnitudes, so a colour is absent when
-either band is; a colour whose bluer band was not detected (+inf) counts as
+With ``colours`` the encoding first appends colours to the magnitudes
+(adjacent bands, ``m_j - m_(j+1)``, or every pair:
+:func:`skphotoz.nn.spec.colour_pairs`), so a colour is absent when either
+band is; a colour whose bluer band was not detected (+inf) counts as
 not detected (a red limit), any other non-finite colour as absent.
 
 Missing-band encoding (``indicators=True``), three columns per feature:
@@ -30,6 +31,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from skphotoz.nn.spec import check_colours, colour_pairs
+
 
 class MagnitudeEncoding(layers.Layer):
     """Standardise raw magnitudes, per replica or for one network, and encode gaps.
@@ -42,8 +45,8 @@ class MagnitudeEncoding(layers.Layer):
     indicators : bool, default=False
         Append the ``observed`` and ``not_detected`` columns (see the module
         docstring); without them a non-finite magnitude is an error upstream.
-    colours : bool, default=False
-        Append adjacent colours to the magnitudes first; ``mean`` and
+    colours : False, True, "adjacent" or "all", default=False
+        Append colours (:func:`skphotoz.nn.spec.colour_pairs`) to the magnitudes first; ``mean`` and
         ``scale`` then cover magnitudes and colours
         (:func:`skphotoz.nn.base.network_features` gives the same features in
         NumPy, for the statistics).
@@ -61,7 +64,7 @@ class MagnitudeEncoding(layers.Layer):
         super().__init__(**kwargs)
         mean = np.asarray(mean, np.float32)
         self.indicators = bool(indicators)
-        self.colours = bool(colours)
+        self.colours = check_colours(colours)
         self.mean = self.add_weight(
             shape=mean.shape, initializer="zeros", trainable=False, name="mean"
         )
@@ -72,8 +75,9 @@ class MagnitudeEncoding(layers.Layer):
         self.scale.assign(np.asarray(scale, np.float32))
 
     def call(self, inputs):
-        if self.colours:
-            colours = inputs[..., :-1] - inputs[..., 1:]
+        blue, red = colour_pairs(inputs.shape[-1], self.colours)
+        if len(blue):
+            colours = ops.take(inputs, blue, axis=-1) - ops.take(inputs, red, axis=-1)
             inputs = ops.concatenate([inputs, colours], axis=-1)
         mean, scale = self.mean, self.scale
         if len(mean.shape) == 2:  # a replica axis: (K, f) -> (K, 1, f)

@@ -104,10 +104,11 @@ class NetworkSpec:
         With ``missing_bands``, the probability that training hides an
         observed band of a galaxy (per band, per step), so that the network
         learns to predict from any subset of its bands.
-    colours : bool, default=False
-        Feed the network the colours of adjacent bands (m_j - m_j+1) beside
-        the magnitudes, computed inside the model from the raw magnitudes
-        (a colour is missing when either band is).
+    colours : False, "adjacent" or "all", default=False
+        Feed the network colours beside the magnitudes, computed inside the
+        model from the raw magnitudes (a colour is missing when either band
+        is): of adjacent bands (m_j - m_j+1; True means this), or of every
+        pair of bands (:func:`colour_pairs`).
 
     Examples
     --------
@@ -155,7 +156,7 @@ class NetworkSpec:
             feed_class_probability=bool(merged["feed_class_probability"]),
             missing_bands=bool(merged["missing_bands"]),
             band_dropout=band_dropout,
-            colours=bool(merged["colours"]),
+            colours=check_colours(merged["colours"]),
         )
 
     @property
@@ -164,8 +165,47 @@ class NetworkSpec:
         return self.missing_bands or self.colours
 
     def n_features(self, n_bands):
-        """Number of input features per galaxy: magnitudes, then adjacent colours."""
-        return 2 * n_bands - 1 if self.colours and n_bands > 1 else n_bands
+        """Number of input features per galaxy: magnitudes, then colours."""
+        return n_bands + len(colour_pairs(n_bands, self.colours)[0])
+
+
+#: The colour sets a network can be fed (``colours=True`` means "adjacent").
+COLOUR_MODES = (False, "adjacent", "all")
+
+
+def check_colours(colours):
+    """``colours`` as one of :data:`COLOUR_MODES`; raise ValueError otherwise."""
+    if colours is True:
+        return "adjacent"
+    if colours is False or colours is None:
+        return False
+    if colours not in COLOUR_MODES:
+        raise ValueError(f"colours must be one of {COLOUR_MODES} (or True); got {colours!r}.")
+    return colours
+
+
+def colour_pairs(n_bands, colours):
+    """Band indices ``(blue, red)`` of the colours ``m[blue] - m[red]`` the network is fed.
+
+    "adjacent": (0, 1), (1, 2), ...; "all": every pair i < j, so that a
+    galaxy missing one band still has a colour across the gap (with 30% of
+    bands missing at random, half of the adjacent colours are missing).
+
+    Examples
+    --------
+    >>> from skphotoz.nn.spec import colour_pairs
+    >>> [b.tolist() for b in colour_pairs(3, "all")]
+    [[0, 0, 1], [1, 2, 2]]
+    """
+    import numpy as np
+
+    colours = check_colours(colours)
+    if not colours or n_bands < 2:
+        return np.empty(0, int), np.empty(0, int)
+    if colours == "adjacent":
+        return np.arange(n_bands - 1), np.arange(1, n_bands)
+    blue, red = np.triu_indices(n_bands, k=1)
+    return blue, red
 
 
 #: Published architectures of Table 2, as keyword arguments for
