@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skphotoz.nn.coverage import TrainingCoverage
+from skphotoz.nn.density import PDF_FAMILIES, RedshiftDensity
 from skphotoz.nn.loss import class_weight_factors
 from skphotoz.nn.spec import (
     NetworkSpec,
@@ -28,6 +29,7 @@ from skphotoz.nn.spec import (
     colour_pairs,
     effective_redshift_loss_weight,
 )
+from skphotoz.pdf import check_z_grid, default_z_grid, normalise_pdf, pdf_summary
 from skphotoz.validation import (
     EARLY_LABEL_CONSTRAINT,
     check_joint_fit_input,
@@ -221,6 +223,10 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         "missing_bands": [StrOptions(set(MISSING_BAND_MODES))],
         "band_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "colours": ["boolean", StrOptions({"auto", "adjacent", "all"})],
+        "shared_base": ["boolean"],
+        "redshift_pdf": [None, StrOptions(set(PDF_FAMILIES))],
+        "pdf_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "pdf_loss_weight": [Interval(numbers.Real, 0, None, closed="neither")],
         "min_observed_bands": [Interval(numbers.Integral, 1, None, closed="left")],
         "threshold": [Interval(numbers.Real, 0, 1, closed="both")],
         "standardize": ["boolean"],
@@ -250,6 +256,10 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         missing_bands,
         band_dropout,
         colours,
+        shared_base,
+        redshift_pdf,
+        pdf_components,
+        pdf_loss_weight,
         min_observed_bands,
         threshold,
         standardize,
@@ -274,6 +284,10 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self.missing_bands = missing_bands
         self.band_dropout = band_dropout
         self.colours = colours
+        self.shared_base = shared_base
+        self.redshift_pdf = redshift_pdf
+        self.pdf_components = pdf_components
+        self.pdf_loss_weight = pdf_loss_weight
         self.min_observed_bands = min_observed_bands
         self.threshold = threshold
         self.standardize = standardize
@@ -320,6 +334,9 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             missing_bands=native,
             band_dropout=self.band_dropout if native else 0.0,
             colours=self._uses_colours(),
+            shared_base=self.shared_base,
+            redshift_pdf=self.redshift_pdf,
+            pdf_components=self.pdf_components,
         )
 
     def _uses_colours(self):
@@ -364,6 +381,9 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         weights = weights * class_weight_factors(late, self.class_weight)
         self.missing_bands_ = self.network_spec(X).missing_bands
         self.coverage_ = TrainingCoverage().fit(X, redshift)
+        if self.redshift_pdf is not None:
+            self.redshift_range_ = (float(redshift.min()), float(redshift.max()))
+            self.z_grid_ = default_z_grid(self.redshift_range_)
         return X, late, redshift, weights
 
     def _band_names(self):
@@ -390,6 +410,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             ),
             "class_weight": self.class_weight,
             "standardize": self.standardize,
+            "pdf_loss_weight": self.pdf_loss_weight,
         }
 
     # --------------------------------------------------------------- predict
@@ -516,6 +537,89 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def predict_redshift(self, X):
         """Photometric redshifts, shape (n_samples,); NaN where flagged ``too_few_bands``."""
         return self._outputs(X)[0]["z_phot"]
+
+    # ------------------------------------------------------------ redshift PDFs
+    @abstractmethod
+    def _pdf_outputs(self, X):
+        """The PDF head's raw outputs for validated magnitudes, (n, K, outputs)."""
+
+    def _pdf_chunks(self, X, z_grid):
+        check_is_fitted(self)
+        spec = self.network_spec()
+        if spec.redshift_pdf is None:
+            raise ValueError(
+                f"This {type(self).__name__} was fitted without a redshift-PDF head: "
+                "refit it with redshift_pdf='mixture' or 'bins' to get p(z)."
+            )
+        grid = (
+            self.z_grid_
+            if z_grid is None
+            else check_z_grid(z_grid, training_range=self.redshift_range_)
+        )
+        X = self._check_X(X, reset=False)
+        density = RedshiftDensity(spec.redshift_pdf, spec.pdf_components, *self.pdf_range_)
+        absent, not_detected = missing_band_masks(X)
+        observed = X.shape[1] - (absent | not_detected).sum(axis=1)
+        unusable = observed < min(self.min_observed_bands, X.shape[1])
+        # The densities of a chunk are (rows, K, components, grid) floats
+        # before mixing: chunks keep that near 64 MB whatever the sample size.
+        rows = max(1, 2**23 // (density.n_outputs * len(grid) * self._n_pdf_replicas()))
+        for start in range(0, len(X), rows):
+            stop = min(start + rows, len(X))
+            # Equal-weight mixture of the replicas' PDFs (one network: K = 1).
+            replicas = density.density(self._pdf_outputs(X[start:stop]), grid)
+            pdf = normalise_pdf(grid, replicas.mean(axis=1))
+            pdf[unusable[start:stop]] = np.nan  # too few bands: no PDF, as no number
+            yield grid, pdf
+
+    def _n_pdf_replicas(self):
+        return 1
+
+    def predict_pdf(self, X, z_grid=None):
+        """p(z) of every galaxy on a redshift grid, from the network's PDF head.
+
+        Needs ``redshift_pdf`` ("mixture" or "bins") at fit. An ensemble
+        mixes its replicas' PDFs with equal weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands)
+        z_grid : array-like of shape (n_grid,), optional
+            Increasing, non-negative, covering the training redshift range;
+            default ``z_grid_`` (200 points over the training range with a
+            10% margin, :func:`skphotoz.pdf.default_z_grid`).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_grid)
+            Densities, each row integrating to 1 over ``z_grid`` (trapezoid
+            rule); NaN rows for galaxies with too few observed bands.
+        """
+        parts = [pdf for _, pdf in self._pdf_chunks(X, z_grid)]
+        grid = self.z_grid_ if z_grid is None else np.asarray(z_grid, np.float64)
+        return np.concatenate(parts) if parts else np.empty((0, len(grid)))
+
+    def predict_pdf_summary(self, X, z_grid=None):
+        """Point estimates and intervals derived from each galaxy's p(z).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands)
+        z_grid : array-like, optional
+            As in :meth:`predict_pdf`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``mode``, ``median``, ``mean``, ``lower_68``, ``upper_68``,
+            ``lower_95``, ``upper_95`` (central intervals) of each PDF
+            (:func:`skphotoz.pdf.pdf_summary`); NaN where there is no PDF.
+            :meth:`predict_redshift` stays the point head's estimate.
+        """
+        frames = [
+            pd.DataFrame(dict(pdf_summary(grid, pdf))) for grid, pdf in self._pdf_chunks(X, z_grid)
+        ]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def predict(self, X):
         """Joint prediction ``[type label, photometric redshift]``.

@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from skphotoz.nn.base import BaseJointNetwork
+from skphotoz.nn.density import replica_pdf_range
 
 
 def out_of_bag_error_scale(z_replicas, z_spec, counts, coverage=0.68):
@@ -144,6 +145,10 @@ standardize, type_column, redshift_column, early_label, verbose
         missing_bands="auto",
         band_dropout=0.0,
         colours="auto",
+        shared_base=True,
+        redshift_pdf=None,
+        pdf_components=None,
+        pdf_loss_weight=1.0,
         min_observed_bands=2,
         threshold=0.5,
         standardize=True,
@@ -171,6 +176,10 @@ standardize, type_column, redshift_column, early_label, verbose
             missing_bands=missing_bands,
             band_dropout=band_dropout,
             colours=colours,
+            shared_base=shared_base,
+            redshift_pdf=redshift_pdf,
+            pdf_components=pdf_components,
+            pdf_loss_weight=pdf_loss_weight,
             min_observed_bands=min_observed_bands,
             threshold=threshold,
             standardize=standardize,
@@ -215,6 +224,10 @@ standardize, type_column, redshift_column, early_label, verbose
         settings = self._replica_training_settings()
         # Class weights are in ``weights`` already (computed on the whole sample).
         settings["class_weight"] = None
+        if spec.redshift_pdf is not None:
+            settings["pdf_range"] = self.pdf_range_ = replica_pdf_range(
+                redshift, counts * weights[:, None]
+            )
         self.model_ = train_replicas(
             X,
             late,
@@ -253,6 +266,14 @@ standardize, type_column, redshift_column, early_label, verbose
 
         p_late, redshift = predict_replicas(self.model_, X)
         return p_late.astype(np.float64), redshift.astype(np.float64)
+
+    def _pdf_outputs(self, X):
+        from skphotoz.nn.replica import predict_replicas
+
+        return predict_replicas(self.model_, X, pdf=True)[2]
+
+    def _n_pdf_replicas(self):
+        return self.n_replicas
 
     def _network_outputs(self, X):
         p_late, redshift = self._replica_outputs(X)

@@ -20,7 +20,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skphotoz.nn.base import BaseJointNetwork, network_features, observed_standardisation
-from skphotoz.nn.spec import PROTOCOLS, effective_redshift_loss_weight
+from skphotoz.nn.density import RedshiftDensity, replica_pdf_range
+from skphotoz.nn.spec import PDF_OUTPUT, PROTOCOLS, effective_redshift_loss_weight
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -205,6 +206,10 @@ class JointMorphZ(BaseJointNetwork):
         missing_bands="auto",
         band_dropout=0.0,
         colours="auto",
+        shared_base=True,
+        redshift_pdf=None,
+        pdf_components=None,
+        pdf_loss_weight=1.0,
         min_observed_bands=2,
         threshold=0.5,
         standardize=True,
@@ -230,6 +235,10 @@ class JointMorphZ(BaseJointNetwork):
             missing_bands=missing_bands,
             band_dropout=band_dropout,
             colours=colours,
+            shared_base=shared_base,
+            redshift_pdf=redshift_pdf,
+            pdf_components=pdf_components,
+            pdf_loss_weight=pdf_loss_weight,
             min_observed_bands=min_observed_bands,
             threshold=threshold,
             standardize=standardize,
@@ -289,6 +298,8 @@ class JointMorphZ(BaseJointNetwork):
         X, late, redshift, weights = self._fit_inputs(X, y, sample_weight)
         spec = self.network_spec(X)  # validates the layout before any work
         self.trainer_ = self._resolve_trainer()
+        if spec.redshift_pdf is not None:
+            self.pdf_range_ = replica_pdf_range(redshift, weights[:, None])
         features = network_features(X, spec.colours)
         if self.standardize:
             self.mean_, self.scale_ = observed_standardisation(features)
@@ -339,6 +350,7 @@ class JointMorphZ(BaseJointNetwork):
             input_mean=self.mean_[None],
             input_scale=self.scale_[None],
             jit_compile=self._compiles_epochs(len(X)),
+            pdf_range=getattr(self, "pdf_range_", None),
             return_history=True,
             progress_label="JointMorphZ",
             **settings,
@@ -364,10 +376,14 @@ class JointMorphZ(BaseJointNetwork):
                 self._build_network(seed),
                 learning_rate=self.learning_rate,
                 loss=JointLoss(
-                    effective_redshift_loss_weight(self.redshift_loss_weight, self.protocol)
+                    effective_redshift_loss_weight(self.redshift_loss_weight, self.protocol),
+                    density=self._density(spec),
+                    pdf_loss_weight=self.pdf_loss_weight,
                 ),
             )
             targets = {"p_late": late.astype(np.float32), "redshift": redshift.astype(np.float32)}
+            if spec.redshift_pdf is not None:
+                targets[PDF_OUTPUT] = targets["redshift"]
             fit_kwargs = {"epochs": self.epochs, "batch_size": self.batch_size}
             fit_kwargs["callbacks"] = protocol_callbacks(
                 self.protocol,
@@ -388,6 +404,11 @@ class JointMorphZ(BaseJointNetwork):
                 Xt, yt, sample_weight=wt, verbose=2 if self.verbose >= 2 else 0, **fit_kwargs
             )
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+    def _density(self, spec):
+        if spec.redshift_pdf is None:
+            return None
+        return RedshiftDensity(spec.redshift_pdf, spec.pdf_components, *self.pdf_range_)
 
     def _validation_split(self, Xs, targets, weights, seed):
         """((X, y, w) to train on, validation tuple): a type-stratified hold-out."""
@@ -427,14 +448,20 @@ class JointMorphZ(BaseJointNetwork):
         return self._replica_training_settings()
 
     # --------------------------------------------------------------- predict
-    def _network_outputs(self, X):
+    def _network_input(self, X):
         if self.trainer_ == "compiled" or self.network_spec().encodes_inside:
-            Xs = X.astype(np.float32)  # the network standardises and encodes itself
-        else:
-            # A gap the network has no encoding for reads as the training mean
-            # (0 once z-scored): predicted from the other bands, and flagged.
-            Xs = np.nan_to_num((X - self.mean_) / self.scale_, nan=0.0, posinf=0.0)
-            Xs = Xs.astype(np.float32)
+            return X.astype(np.float32)  # the network standardises and encodes itself
+        # A gap the network has no encoding for reads as the training mean
+        # (0 once z-scored): predicted from the other bands, and flagged.
+        Xs = np.nan_to_num((X - self.mean_) / self.scale_, nan=0.0, posinf=0.0)
+        return Xs.astype(np.float32)
+
+    def _pdf_outputs(self, X):
+        raw = np.asarray(self.model_.predict_on_batch(self._network_input(X))[PDF_OUTPUT])
+        return raw if raw.ndim == 3 else raw[:, None, :]  # Keras' network: one replica
+
+    def _network_outputs(self, X):
+        Xs = self._network_input(X)
         p_late = np.empty(len(Xs), dtype=np.float64)
         redshift = np.empty(len(Xs), dtype=np.float64)
         for start in range(0, len(Xs), _PREDICT_CHUNK):

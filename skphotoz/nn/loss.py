@@ -1,5 +1,9 @@
 """The joint loss: binary cross-entropy on the type plus a weighted MSE on the redshift.
 
+With a redshift-PDF head (:mod:`skphotoz.nn.density`) a third term is added:
+``pdf_loss_weight`` times the negative log-likelihood of the spectroscopic
+redshift under the predicted p(z).
+
 One definition serves both trainers: :meth:`JointLoss.compile_arguments` gives
 Keras' ``Model.compile`` its per-output losses and weights, and
 :meth:`JointLoss.replica_total` computes the same quantity for K replicas at
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skphotoz.nn.spec import CLASS_OUTPUT, REDSHIFT_OUTPUT
+from skphotoz.nn.spec import CLASS_OUTPUT, PDF_OUTPUT, REDSHIFT_OUTPUT
 
 
 def class_weight_factors(late, class_weight):
@@ -72,6 +76,10 @@ class JointLoss:
     ----------
     redshift_loss_weight : float, default=1.0
         Weight of the redshift term (the type term has weight 1).
+    density : RedshiftDensity, optional
+        The PDF head's family and range; None: no PDF term.
+    pdf_loss_weight : float, default=1.0
+        Weight of the PDF head's negative log-likelihood.
 
     Examples
     --------
@@ -87,8 +95,10 @@ class JointLoss:
     0.8931
     """
 
-    def __init__(self, redshift_loss_weight=1.0):
+    def __init__(self, redshift_loss_weight=1.0, density=None, pdf_loss_weight=1.0):
         self.redshift_loss_weight = float(redshift_loss_weight)
+        self.density = density
+        self.pdf_loss_weight = float(pdf_loss_weight)
 
     def compile_arguments(self):
         """``loss`` and ``loss_weights`` for ``keras.Model.compile`` of the joint network.
@@ -98,21 +108,33 @@ class JointLoss:
         """
         import keras
 
-        return {
+        arguments = {
             "loss": {
                 CLASS_OUTPUT: keras.losses.BinaryCrossentropy(),
                 REDSHIFT_OUTPUT: keras.losses.MeanSquaredError(),
             },
             "loss_weights": {CLASS_OUTPUT: 1.0, REDSHIFT_OUTPUT: self.redshift_loss_weight},
         }
+        if self.density is not None:
+            density = self.density
 
-    def replica_terms(self, logit, z_pred, late, redshift, weights, n_real):
-        """The type and redshift terms, each summed over K replicas, of one batch.
+            def negative_log_likelihood(y_true, y_pred):
+                from keras import ops
+
+                return density.negative_log_likelihood(y_pred, ops.reshape(y_true, (-1,)))
+
+            arguments["loss"][PDF_OUTPUT] = negative_log_likelihood
+            arguments["loss_weights"][PDF_OUTPUT] = self.pdf_loss_weight
+        return arguments
+
+    def replica_terms(self, logit, z_pred, late, redshift, weights, n_real, pdf_raw=None):
+        """The type, redshift and PDF terms, each summed over K replicas, of one batch.
 
         ``logit``/``z_pred`` are (K, batch, 1); ``late``/``redshift`` (batch,);
         ``weights`` (batch, K); ``n_real`` the number of real (not padding)
-        rows in the batch. The cross-entropy is computed from the logit in
-        the numerically stable form Keras uses.
+        rows in the batch; ``pdf_raw`` (K, batch, outputs) the PDF head's
+        outputs (the PDF term is 0 without a density). The cross-entropy is
+        computed from the logit in the numerically stable form Keras uses.
         """
         from keras import ops
 
@@ -121,12 +143,22 @@ class JointLoss:
         t = ops.expand_dims(late, 1)
         bce = ops.relu(logit) - logit * t + ops.log1p(ops.exp(-ops.abs(logit)))
         mse = ops.square(z_pred - ops.expand_dims(redshift, 1))
-        return ops.sum(weights * bce) / n_real, ops.sum(weights * mse) / n_real
+        pdf_term = ops.zeros((), dtype=bce.dtype)
+        if self.density is not None:
+            nll = ops.transpose(self.density.negative_log_likelihood(pdf_raw, redshift))
+            pdf_term = ops.sum(weights * nll) / n_real
+        return ops.sum(weights * bce) / n_real, ops.sum(weights * mse) / n_real, pdf_term
 
-    def combine(self, class_term, redshift_term):
-        """The total loss from its two terms (tensors or arrays alike)."""
-        return class_term + self.redshift_loss_weight * redshift_term
+    def combine(self, class_term, redshift_term, pdf_term=0.0):
+        """The total loss from its terms (tensors or arrays alike)."""
+        return (
+            class_term
+            + self.redshift_loss_weight * redshift_term
+            + self.pdf_loss_weight * pdf_term
+        )
 
-    def replica_total(self, logit, z_pred, late, redshift, weights, n_real):
+    def replica_total(self, logit, z_pred, late, redshift, weights, n_real, pdf_raw=None):
         """The loss minimised by the replica trainer: see :meth:`replica_terms`."""
-        return self.combine(*self.replica_terms(logit, z_pred, late, redshift, weights, n_real))
+        return self.combine(
+            *self.replica_terms(logit, z_pred, late, redshift, weights, n_real, pdf_raw)
+        )

@@ -21,7 +21,13 @@ from tqdm.auto import tqdm
 
 from skphotoz.nn.layers import BandDropout, MagnitudeEncoding
 from skphotoz.nn.loss import JointLoss
-from skphotoz.nn.spec import CLASS_OUTPUT, REDSHIFT_LAYER, REDSHIFT_OUTPUT, NetworkSpec
+from skphotoz.nn.spec import (
+    CLASS_OUTPUT,
+    PDF_OUTPUT,
+    REDSHIFT_LAYER,
+    REDSHIFT_OUTPUT,
+    NetworkSpec,
+)
 
 
 class _OneTracePerModel(logging.Filter):
@@ -117,7 +123,8 @@ def build_joint_network(
     Returns
     -------
     keras.Model
-        Outputs ``{"p_late": (n, 1), "redshift": (n, 1)}``.
+        Outputs ``{"p_late": (n, 1), "redshift": (n, 1)}``, and with a PDF
+        head ``"redshift_pdf"``: (n, outputs), its raw parameters.
 
     Examples
     --------
@@ -142,9 +149,17 @@ def build_joint_network(
             colours=spec.colours,
             name="encoding",
         )(x)
+    def offset(k):
+        return None if seed is None else seed + k
+
     base = _dense_dropout_stack(x, spec.base_units, spec.base_dropout, "base", seed)
+    class_base = base
+    if not spec.shared_base:
+        class_base = _dense_dropout_stack(
+            x, spec.base_units, spec.base_dropout, "class_base", offset(300)
+        )
     cls = _dense_dropout_stack(
-        base, spec.class_units, spec.class_dropout, "class", None if seed is None else seed + 100
+        class_base, spec.class_units, spec.class_dropout, "class", offset(100)
     )
     p_late = layers.Dense(1, activation="sigmoid", name=CLASS_OUTPUT)(cls)
     z_in = base
@@ -153,9 +168,10 @@ def build_joint_network(
     if spec.feed_class_probability:
         z_in = layers.Concatenate(name="concatenate")([z_in, p_late])
     redshift = layers.Dense(1, activation="linear", name=REDSHIFT_LAYER)(z_in)
-    return keras.Model(
-        inputs, {CLASS_OUTPUT: p_late, REDSHIFT_OUTPUT: redshift}, name="joint_morph_z"
-    )
+    outputs = {CLASS_OUTPUT: p_late, REDSHIFT_OUTPUT: redshift}
+    if spec.pdf_outputs:
+        outputs[PDF_OUTPUT] = layers.Dense(spec.pdf_outputs, name=PDF_OUTPUT)(z_in)
+    return keras.Model(inputs, outputs, name="joint_morph_z")
 
 
 def compile_joint_network(model, learning_rate=1e-3, loss=None):

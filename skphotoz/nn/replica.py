@@ -53,10 +53,11 @@ import numpy as np
 from keras import layers, ops
 
 from skphotoz.nn.base import network_features, replica_standardisation
+from skphotoz.nn.density import RedshiftDensity, replica_pdf_range
 from skphotoz.nn.layers import BandDropout, MagnitudeEncoding
 from skphotoz.nn.loss import JointLoss, class_weight_factors
 from skphotoz.nn.network import seeds_keras, sigmoid_learning_rate
-from skphotoz.nn.spec import REDSHIFT_LAYER, NetworkSpec
+from skphotoz.nn.spec import PDF_OUTPUT, REDSHIFT_LAYER, NetworkSpec
 
 # Replica activations are (K, rows, width); predictions are cut into slices
 # of at most this many activation floats (256 MB) whatever K is.
@@ -222,10 +223,15 @@ def _tensorflow_byte_dropout(inputs, byte_threshold, rate, seed_generator):
 
 
 class _ToBatchMajor(layers.Layer):
-    """(K, batch, 1) -> (batch, K): one column per replica, as users expect."""
+    """(K, batch, 1) -> (batch, K): one column per replica, as users expect.
+
+    Wider outputs (the PDF head's parameters) keep their last axis: (batch, K, width).
+    """
 
     def call(self, inputs):
-        return ops.transpose(ops.squeeze(inputs, -1))
+        if inputs.shape[-1] == 1:
+            return ops.transpose(ops.squeeze(inputs, -1))
+        return ops.transpose(inputs, (1, 0, 2))
 
 
 def _build(
@@ -272,7 +278,10 @@ def _build(
         return x
 
     base = stack(x, spec.base_units, spec.base_dropout, "base", 0)
-    cls = stack(base, spec.class_units, spec.class_dropout, "class", 100)
+    class_base = base
+    if not spec.shared_base:
+        class_base = stack(x, spec.base_units, spec.base_dropout, "class_base", 300)
+    cls = stack(class_base, spec.class_units, spec.class_dropout, "class", 100)
     logit = ReplicaDense(n_replicas, 1, None, name="p_late")(cls)
     p_late = layers.Activation("sigmoid")(logit)
     z_in = base
@@ -281,12 +290,14 @@ def _build(
     if spec.feed_class_probability:
         z_in = [z_in, p_late]
     redshift = ReplicaDense(n_replicas, 1, None, name=REDSHIFT_LAYER)(z_in)
-    model = keras.Model(
-        inputs,
-        {"p_late": _ToBatchMajor()(p_late), "redshift": _ToBatchMajor()(redshift)},
-        name="replica_joint_morph_z",
-    )
-    trainer = keras.Model(inputs, [logit, redshift], name="replica_trainer")
+    outputs = {"p_late": _ToBatchMajor()(p_late), "redshift": _ToBatchMajor()(redshift)}
+    trained = [logit, redshift]
+    if spec.pdf_outputs:
+        pdf_raw = ReplicaDense(n_replicas, spec.pdf_outputs, None, name=PDF_OUTPUT)(z_in)
+        outputs[PDF_OUTPUT] = _ToBatchMajor()(pdf_raw)
+        trained.append(pdf_raw)
+    model = keras.Model(inputs, outputs, name="replica_joint_morph_z")
+    trainer = keras.Model(inputs, trained, name="replica_trainer")
     return model, trainer
 
 
@@ -403,6 +414,8 @@ def train_replicas(
     initial_weights=None,
     return_history=False,
     progress_label=None,
+    pdf_loss_weight=1.0,
+    pdf_range=None,
     **architecture,
 ):
     """Train K replicas of the joint network, replica k with sample weights ``weights[:, k]``.
@@ -456,6 +469,12 @@ def train_replicas(
         mean over the epoch's batches, summed over replicas.
     progress_label : str, optional
         Label of the progress bar (``verbose``); default "K replicas".
+    pdf_loss_weight : float, default=1.0
+        Weight of the PDF head's negative log-likelihood (with
+        ``spec.redshift_pdf``).
+    pdf_range : (z_lo, z_hi), each of shape (K,), optional
+        The redshift range of each replica's PDF head; by default
+        :func:`skphotoz.nn.density.replica_pdf_range` of its training rows.
     **architecture
         Fields of :class:`~skphotoz.nn.spec.NetworkSpec` (``base_units`` ...).
 
@@ -555,7 +574,15 @@ def train_replicas(
             "Replica training needs the TensorFlow backend (the project's backend); got "
             f"{keras.backend.backend()!r}."
         )
-    loss = JointLoss(effective_redshift_loss_weight(redshift_loss_weight, "fixed"))
+    density = None
+    if spec.redshift_pdf is not None:
+        z_lo, z_hi = replica_pdf_range(redshift, weights) if pdf_range is None else pdf_range
+        density = RedshiftDensity(spec.redshift_pdf, spec.pdf_components, z_lo, z_hi)
+    loss = JointLoss(
+        effective_redshift_loss_weight(redshift_loss_weight, "fixed"),
+        density=density,
+        pdf_loss_weight=pdf_loss_weight,
+    )
     run_epoch = _tensorflow_epoch(trainer, optimizer, data, loss, compile_epoch)
     epoch_range = range(epochs)
     if verbose:
@@ -573,11 +600,13 @@ def train_replicas(
     # make the host wait for the device every epoch.
     terms = np.asarray([np.asarray(s, dtype=np.float64) for s in losses]) / n_batches
     history = {  # Keras' names, so both trainers' histories read alike
-        "loss": loss.combine(terms[:, 0], terms[:, 1]).tolist(),
+        "loss": loss.combine(*terms.T).tolist(),
         "p_late_loss": terms[:, 0].tolist(),
         "redshift_loss": terms[:, 1].tolist(),
         "learning_rate": [float(rate) for rate in rates],
     }
+    if density is not None:
+        history[f"{PDF_OUTPUT}_loss"] = terms[:, 2].tolist()
     return model, history
 
 
@@ -605,15 +634,21 @@ def _tensorflow_epoch(trainer, optimizer, data, loss, compile_epoch):
     @tf.function(jit_compile=compile_epoch)
     def run_epoch(order, rate):
         optimizer.learning_rate.assign(rate)
-        sums = tf.zeros(2)  # the epoch's summed class and redshift terms
+        sums = tf.zeros(3)  # the epoch's summed class, redshift and PDF terms
         for j in tf.range(tf.shape(order)[0]):
             idx = order[j]
             batch = {k: tf.gather(v, idx, axis=row_axis[k]) for k, v in tensors.items()}
             n_real = tf.reduce_sum(batch["real"])
             with tf.GradientTape() as tape:
-                logit, z_pred = trainer(batch["X"], training=True)
+                logit, z_pred, *pdf_raw = trainer(batch["X"], training=True)
                 terms = loss.replica_terms(
-                    logit, z_pred, batch["late"], batch["redshift"], batch["weights"], n_real
+                    logit,
+                    z_pred,
+                    batch["late"],
+                    batch["redshift"],
+                    batch["weights"],
+                    n_real,
+                    *pdf_raw,
                 )
                 total = loss.combine(*terms)
             optimizer.apply(tape.gradient(total, variables), variables)
@@ -623,8 +658,8 @@ def _tensorflow_epoch(trainer, optimizer, data, loss, compile_epoch):
     return run_epoch
 
 
-def predict_replicas(model, X, chunk=None):
-    """P(late type) and redshift of every replica.
+def predict_replicas(model, X, chunk=None, pdf=False):
+    """P(late type) and redshift of every replica (and the PDF head's outputs).
 
     Parameters
     ----------
@@ -635,26 +670,35 @@ def predict_replicas(model, X, chunk=None):
         array per replica when it was trained so).
     chunk : int, optional
         Rows per forward call; by default sized to the number of replicas.
+    pdf : bool, default=False
+        Also return the PDF head's raw outputs (a model with a PDF head).
 
     Returns
     -------
     p_late, redshift : ndarray of shape (n, K)
+    pdf_raw : ndarray of shape (n, K, outputs)
+        Only with ``pdf``; :class:`skphotoz.nn.density.RedshiftDensity`
+        turns them into densities.
     """
     X = np.asarray(X, dtype=np.float32)
     n_replicas = model.get_layer(REDSHIFT_LAYER).kernel.shape[0]
     widest = max(max(int(d) for d in w.shape[1:]) for w in model.trainable_weights)
     if chunk is None:
         chunk = max(64, _PREDICT_FLOATS // (n_replicas * widest))
-    p_out, z_out = [], []
+    if pdf and PDF_OUTPUT not in model.output:
+        raise ValueError("This replica network has no PDF head (train it with redshift_pdf).")
+    keys = ["p_late", "redshift", PDF_OUTPUT] if pdf else ["p_late", "redshift"]
+    parts = {key: [] for key in keys}
     for start in range(0, X.shape[-2], chunk):
         # predict_on_batch runs Keras' compiled predict function: about 1.6x
         # the throughput of an eager model call (benchmarks/results_replica.md).
         out = model.predict_on_batch(X[..., start : start + chunk, :])
-        p_out.append(np.asarray(out["p_late"]))
-        z_out.append(np.asarray(out["redshift"]))
-    if not p_out:
-        return np.empty((0, n_replicas), np.float32), np.empty((0, n_replicas), np.float32)
-    return np.concatenate(p_out), np.concatenate(z_out)
+        for key in keys:
+            parts[key].append(np.asarray(out[key]))
+    if not parts["p_late"]:
+        widths = {PDF_OUTPUT: (model.output[PDF_OUTPUT].shape[-1],)} if pdf else {}
+        return tuple(np.empty((0, n_replicas, *widths.get(k, ())), np.float32) for k in keys)
+    return tuple(np.concatenate(parts[key]) for key in keys)
 
 
 def redshift_layer_weights(model):

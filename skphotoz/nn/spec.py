@@ -20,9 +20,15 @@ from __future__ import annotations
 import numbers
 from dataclasses import asdict, dataclass
 
+from skphotoz.nn.density import PDF_FAMILIES
+
 #: Output names: the Keras losses and metrics are keyed on them
 #: ("val_p_late_loss", "val_redshift_loss").
 CLASS_OUTPUT, REDSHIFT_OUTPUT = "p_late", "redshift"
+
+#: Name of the PDF head's output (and layer): its raw parameters, see
+#: :mod:`skphotoz.nn.density`.
+PDF_OUTPUT = "redshift_pdf"
 
 #: Name of the layer whose kernel holds the concatenate-layer weights
 #: analysed in the paper's Sect. 3.3 (Fig. 8).
@@ -110,6 +116,18 @@ class NetworkSpec:
         is): of adjacent bands (m_j - m_j+1; True means this), or of every
         pair of bands (:func:`colour_pairs`).
 
+    shared_base : bool, default=True
+        One base module feeds both heads (the paper's design). False gives
+        the type branch a base module of its own (same size): with
+        ``feed_class_probability=False`` that is two separate sequential
+        networks trained side by side (de Diego et al. 2020), an ablation.
+    redshift_pdf : {None, "mixture", "bins"}, default=None
+        Add a redshift-PDF head (:mod:`skphotoz.nn.density`) on the same
+        input as the redshift neuron (base output and p).
+    pdf_components : int or None, default=None
+        Mixture components or bins of the PDF head; None takes the family's
+        default (:data:`skphotoz.nn.density.PDF_FAMILIES`).
+
     Examples
     --------
     >>> from skphotoz.nn.spec import NetworkSpec
@@ -127,6 +145,9 @@ class NetworkSpec:
     missing_bands: bool = False
     band_dropout: float = 0.0
     colours: bool = False
+    shared_base: bool = True
+    redshift_pdf: str | None = None
+    pdf_components: int | None = None
 
     @classmethod
     def from_params(cls, **params):
@@ -157,7 +178,16 @@ class NetworkSpec:
             missing_bands=bool(merged["missing_bands"]),
             band_dropout=band_dropout,
             colours=check_colours(merged["colours"]),
+            shared_base=bool(merged["shared_base"]),
+            **_check_pdf_head(merged["redshift_pdf"], merged["pdf_components"]),
         )
+
+    @property
+    def pdf_outputs(self):
+        """Raw outputs of the PDF head per galaxy (0 without one)."""
+        if self.redshift_pdf is None:
+            return 0
+        return 3 * self.pdf_components if self.redshift_pdf == "mixture" else self.pdf_components
 
     @property
     def encodes_inside(self):
@@ -167,6 +197,20 @@ class NetworkSpec:
     def n_features(self, n_bands):
         """Number of input features per galaxy: magnitudes, then colours."""
         return n_bands + len(colour_pairs(n_bands, self.colours)[0])
+
+
+def _check_pdf_head(redshift_pdf, pdf_components):
+    if redshift_pdf is None:
+        return {"redshift_pdf": None, "pdf_components": None}
+    if redshift_pdf not in PDF_FAMILIES:
+        raise ValueError(
+            f"redshift_pdf must be None or one of {sorted(PDF_FAMILIES)}; got {redshift_pdf!r}."
+        )
+    if pdf_components is None:
+        pdf_components = PDF_FAMILIES[redshift_pdf]
+    if not isinstance(pdf_components, numbers.Integral) or pdf_components < 1:
+        raise ValueError(f"pdf_components must be a positive integer; got {pdf_components!r}.")
+    return {"redshift_pdf": redshift_pdf, "pdf_components": int(pdf_components)}
 
 
 #: The colour sets a network can be fed (``colours=True`` means "adjacent").

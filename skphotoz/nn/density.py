@@ -1,0 +1,180 @@
+"""The redshift-PDF head: how the network's raw outputs become p(z), and its loss.
+
+With ``redshift_pdf`` set, the joint network gets a third head beside the
+type and the point redshift: a Dense layer on the same input as the redshift
+neuron (the base output concatenated with p, the paper's design), whose
+outputs parametrise a density. Two families, chosen by ``redshift_pdf``:
+
+* ``"mixture"``: a Gaussian mixture of M components (a mixture density
+  network, Bishop 1994). Outputs ``3 M`` numbers per galaxy: the mixing
+  logits, the means and the widths. Means are ``centre_m + span * raw`` with
+  the centres spread evenly over the training redshift range, so that the
+  components start apart; widths are ``span * (softplus(raw) + 1e-3)``.
+* ``"bins"``: a softmax over B equal bins spanning the padded training range
+  (a classifier over redshift bins); the density is the bin probability over
+  the bin width, linearly interpolated between bin centres on a grid
+  (which keeps each galaxy's total probability).
+
+The training term is the negative log-likelihood of the spectroscopic
+redshift, ``-log p(z_spec)``, per galaxy, weighted like the other terms
+(:class:`skphotoz.nn.loss.JointLoss`). ``z_lo``/``z_hi`` (the padded training
+range, per replica) are data: they travel with a fitted estimator as plain
+numbers, and the network itself stays range-free.
+
+Written by hand because the loss has to run inside the compiled replica
+trainer (Keras ops, a replica axis); the grid evaluation is NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: The PDF families and their default number of components (mixture) or bins.
+PDF_FAMILIES = {"mixture": 5, "bins": 64}
+
+# Smallest mixture width, in units of the training range: keeps -log p finite
+# when a component collapses onto one galaxy.
+_MIN_WIDTH = 1e-3
+
+
+class RedshiftDensity:
+    """p(z) from the raw outputs of the PDF head, for one or K networks.
+
+    Parameters
+    ----------
+    family : {"mixture", "bins"}
+    n_components : int
+        Mixture components or bins.
+    z_lo, z_hi : float or array-like of shape (K,)
+        The redshift range the head covers (per replica).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.nn.density import RedshiftDensity
+    >>> density = RedshiftDensity("bins", 4, 0.0, 1.0)
+    >>> grid = np.linspace(0, 1, 101)
+    >>> pdf = density.density(np.zeros((1, 1, 4)), grid)  # equal logits: uniform
+    >>> round(float(np.trapezoid(pdf[0], grid)), 3)
+    1.0
+    """
+
+    def __init__(self, family, n_components, z_lo, z_hi):
+        if family not in PDF_FAMILIES:
+            raise ValueError(f"redshift_pdf must be one of {sorted(PDF_FAMILIES)}; got {family!r}.")
+        self.family = family
+        self.n_components = int(n_components)
+        self.z_lo = np.atleast_1d(np.asarray(z_lo, np.float64))
+        self.z_hi = np.atleast_1d(np.asarray(z_hi, np.float64))
+        if np.any(self.z_hi <= self.z_lo):
+            raise ValueError("The redshift range of the PDF head is empty (z_hi <= z_lo).")
+
+    @property
+    def n_outputs(self):
+        """Raw outputs per galaxy."""
+        return 3 * self.n_components if self.family == "mixture" else self.n_components
+
+    # ------------------------------------------------------------- training
+    def negative_log_likelihood(self, raw, redshift):
+        """``-log p(redshift)`` per galaxy (Keras ops).
+
+        ``raw`` is (K, batch, n_outputs) and ``redshift`` (batch,), or
+        ``raw`` (batch, n_outputs) for one network; returns (K, batch) or
+        (batch,).
+        """
+        from keras import ops
+
+        replica_axis = len(raw.shape) == 3
+        lo, hi = self.z_lo.astype(np.float32), self.z_hi.astype(np.float32)
+        if replica_axis:  # (K,) -> (K, 1, 1) against (K, batch, outputs)
+            lo, hi = lo[:, None, None], hi[:, None, None]
+        else:
+            lo, hi = lo[0], hi[0]
+        span = hi - lo
+        z = ops.expand_dims(ops.cast(redshift, raw.dtype), -1)
+        m = self.n_components
+        if self.family == "mixture":
+            log_w = ops.log_softmax(raw[..., :m], axis=-1)
+            centres = lo + span * (np.arange(m, dtype=np.float32) + 0.5) / m
+            mean = centres + span * raw[..., m : 2 * m]
+            width = span * (ops.softplus(raw[..., 2 * m :]) + _MIN_WIDTH)
+            log_normal = (
+                -0.5 * ops.square((z - mean) / width)
+                - ops.log(width)
+                - 0.5 * math.log(2 * math.pi)
+            )
+            return -ops.logsumexp(log_w + log_normal, axis=-1)
+        bin_width = span / m
+        # A redshift outside the range counts in the nearest end bin.
+        index = ops.clip(ops.floor((z - lo) / bin_width), 0, m - 1)
+        one_hot = ops.cast(ops.arange(m, dtype="float32") == index, raw.dtype)
+        log_p = ops.sum(one_hot * ops.log_softmax(raw, axis=-1), axis=-1)
+        return -(log_p - ops.log(ops.squeeze(bin_width, -1) if replica_axis else bin_width))
+
+    # ----------------------------------------------------------- prediction
+    def density(self, raw, z_grid):
+        """Densities on ``z_grid`` of every galaxy and replica: (n, K, G) from (n, K, outputs)."""
+        raw = np.asarray(raw, np.float64)
+        grid = np.asarray(z_grid, np.float64)
+        lo, hi = self.z_lo[None, :, None], self.z_hi[None, :, None]
+        span = hi - lo
+        m = self.n_components
+        if self.family == "mixture":
+            logits = raw[..., :m]
+            weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+            weights /= weights.sum(axis=-1, keepdims=True)
+            centres = lo + span * (np.arange(m) + 0.5) / m
+            mean = centres + span * raw[..., m : 2 * m]
+            width = span * (np.logaddexp(0.0, raw[..., 2 * m :]) + _MIN_WIDTH)
+            u = (grid[None, None, None, :] - mean[..., None]) / width[..., None]
+            normal = np.exp(-0.5 * u**2) / (width[..., None] * math.sqrt(2 * math.pi))
+            return np.einsum("nkm,nkmg->nkg", weights, normal)
+        logits = raw - raw.max(axis=-1, keepdims=True)
+        prob = np.exp(logits)
+        prob /= prob.sum(axis=-1, keepdims=True)
+        bin_width = span / m
+        height = prob / bin_width
+        out = np.zeros((*raw.shape[:2], len(grid)))
+        for k in range(raw.shape[1]):
+            # Linear between bin centres, flat from the outer centres to the
+            # range's ends: this keeps the total probability exactly (each
+            # trapezoid gains what its neighbour loses). The interpolation
+            # weights are the same for every galaxy: one gather per replica.
+            centres = self.z_lo[k] + (np.arange(m) + 0.5) * bin_width[0, k, 0]
+            xp = np.concatenate([[self.z_lo[k]], centres, [self.z_hi[k]]])
+            inside = (grid >= xp[0]) & (grid <= xp[-1])
+            j = np.clip(np.searchsorted(xp, grid[inside], side="right") - 1, 0, m)
+            t = (grid[inside] - xp[j]) / (xp[j + 1] - xp[j])
+            fp = np.pad(height[:, k], ((0, 0), (1, 1)), mode="edge")
+            out[:, k, inside] = fp[:, j] * (1 - t) + fp[:, j + 1] * t
+        return out
+
+
+def replica_pdf_range(redshift, weights):
+    """The padded redshift range each replica's PDF head covers: ``(z_lo, z_hi)``, each (K,).
+
+    Replica k covers the range of its own training rows (weight > 0),
+    widened as :func:`skphotoz.pdf.default_z_grid` widens it, so that a
+    held-out galaxy's redshift never sets the range of the fold that
+    predicts it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.nn.density import replica_pdf_range
+    >>> replica_pdf_range(np.array([0.5, 1.0, 1.5]), np.array([[1, 1], [1, 1], [1, 0]]))
+    (array([0.4 , 0.45]), array([1.6 , 1.05]))
+    """
+    from skphotoz.pdf import default_z_grid
+
+    redshift = np.asarray(redshift, np.float64)
+    weights = np.asarray(weights)
+    bounds = []
+    for k in range(weights.shape[1]):
+        rows = redshift[weights[:, k] > 0]
+        lo, hi = default_z_grid((rows.min(), rows.max()), n_points=2)
+        bounds.append((lo, hi))
+    bounds = np.asarray(bounds)
+    return bounds[:, 0], bounds[:, 1]
