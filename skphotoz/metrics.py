@@ -30,10 +30,10 @@ from sklearn.metrics import (
 )
 
 from skphotoz.pdf import (
-    _cdf_at,
-    _interp_rows,
-    _quantiles_from_cdf,
+    cdf_at,
+    cdf_quantiles,
     check_z_grid,
+    interpolate_rows,
     normalise_pdf,
     pdf_cdf,
 )
@@ -491,7 +491,7 @@ def pit(z_spec, z_grid, pdf):
     array([0.25, 1.  ])
     """
     z_spec, z_grid, _, cdf = _pdf_inputs(z_spec, z_grid, pdf)
-    return _cdf_at(z_grid, cdf, z_spec)
+    return cdf_at(z_grid, cdf, z_spec)
 
 
 def pit_histogram(pit_values, bins=20):
@@ -590,7 +590,7 @@ def _crps_per_galaxy(z_spec, z_grid, cdf):
     above[:, :-1] = np.cumsum(tail[:, ::-1], axis=1)[:, ::-1]
     rows = np.arange(cdf.shape[0])
     j = np.clip(np.searchsorted(z_grid, z, side="right") - 1, 0, z_grid.size - 2)
-    f_z = _interp_rows(z_grid, cdf, z)
+    f_z = interpolate_rows(z_grid, cdf, z)
     inside = (
         below[rows, j]
         + _linear_square_integral(cdf[rows, j], f_z, z - z_grid[j])
@@ -620,7 +620,7 @@ def crps(z_spec, z_grid, pdf):
 
 
 def _density_at(z_grid, density, z_spec):
-    inside = _interp_rows(z_grid, density, np.clip(z_spec, z_grid[0], z_grid[-1]))
+    inside = interpolate_rows(z_grid, density, np.clip(z_spec, z_grid[0], z_grid[-1]))
     return np.where((z_spec < z_grid[0]) | (z_spec > z_grid[-1]), 0.0, inside)
 
 
@@ -648,7 +648,7 @@ def _coverage(z_spec, z_grid, cdf, level):
         raise ValueError(f"level must be in (0, 1); got {level}.")
     if np.isnan(cdf[:, -1]).any():
         return float("nan")
-    bounds = _quantiles_from_cdf(z_grid, cdf, np.array([(1 - level) / 2, (1 + level) / 2]))
+    bounds = cdf_quantiles(z_grid, cdf, np.array([(1 - level) / 2, (1 + level) / 2]))
     return float(np.mean((bounds[:, 0] <= z_spec) & (z_spec <= bounds[:, 1])))
 
 
@@ -683,8 +683,8 @@ def pdf_metrics(z_spec, z_grid, pdf):
     ['cde_loss', 'coverage_68', 'coverage_95']
     """
     z_spec, z_grid, density, cdf = _pdf_inputs(z_spec, z_grid, pdf)
-    values = _cdf_at(z_grid, cdf, z_spec)
-    median = _quantiles_from_cdf(z_grid, cdf, np.array([0.5]))[:, 0]
+    values = cdf_at(z_grid, cdf, z_spec)
+    median = cdf_quantiles(z_grid, cdf, np.array([0.5]))[:, 0]
     cde_term = np.mean(_density_at(z_grid, density, z_spec))
     return {
         "pit_ks": pit_ks(values),

@@ -203,10 +203,18 @@ def pdf_cdf(z_grid, pdf):
         return cdf / cdf[:, -1:]
 
 
-def _interp_rows(z_grid, values, z):
+def interpolate_rows(z_grid, values, z):
     """Row i of ``values`` (tabulated on ``z_grid``) linearly interpolated at ``z[i]``.
 
     Vectorised ``np.interp`` over rows; ``z`` must lie within the grid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.pdf import interpolate_rows
+    >>> values = np.array([[0.0, 2.0], [4.0, 4.0]])
+    >>> interpolate_rows(np.array([0.0, 1.0]), values, np.array([0.25, 0.5]))
+    array([0.5, 4. ])
     """
     j = np.clip(np.searchsorted(z_grid, z, side="right") - 1, 0, z_grid.size - 2)
     t = (z - z_grid[j]) / (z_grid[j + 1] - z_grid[j])
@@ -214,13 +222,31 @@ def _interp_rows(z_grid, values, z):
     return (1 - t) * values[rows, j] + t * values[rows, j + 1]
 
 
-def _cdf_at(z_grid, cdf, z):
-    """CDF of row i at ``z[i]``: linear between grid points, 0 below the grid, 1 above."""
-    inside = _interp_rows(z_grid, cdf, np.clip(z, z_grid[0], z_grid[-1]))
+def cdf_at(z_grid, cdf, z):
+    """CDF of row i at ``z[i]``: linear between grid points, 0 below the grid, 1 above.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.pdf import cdf_at
+    >>> cdf_at(np.array([0.0, 1.0]), np.array([[0.0, 1.0]] * 3), np.array([-1.0, 0.5, 2.0]))
+    array([0. , 0.5, 1. ])
+    """
+    inside = interpolate_rows(z_grid, cdf, np.clip(z, z_grid[0], z_grid[-1]))
     return np.where(z < z_grid[0], 0.0, np.where(z > z_grid[-1], 1.0, inside))
 
 
-def _quantiles_from_cdf(z_grid, cdf, q):
+def cdf_quantiles(z_grid, cdf, q):
+    """Quantiles ``q`` of each row of a grid CDF (from :func:`pdf_cdf`): (n, len(q)).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz.pdf import cdf_quantiles
+    >>> cdf_quantiles(np.array([0.0, 1.0]), np.array([[0.0, 1.0]]), np.array([0.25, 0.5]))
+    array([[0.25, 0.5 ]])
+    """
+    q = np.asarray(q, dtype=np.float64)
     out = np.empty((cdf.shape[0], q.size))
     rows = np.arange(cdf.shape[0])
     # One pass per quantile level keeps memory at (n, G), not (n, len(q), G).
@@ -266,7 +292,7 @@ def pdf_quantiles(z_grid, pdf, q):
     q = np.atleast_1d(np.asarray(q, dtype=np.float64))
     if q.ndim != 1 or not np.all((q >= 0) & (q <= 1)):
         raise ValueError(f"q must be levels in [0, 1] (a float or 1-D array); got {q}.")
-    return _quantiles_from_cdf(z_grid, pdf_cdf(z_grid, pdf), q)
+    return cdf_quantiles(z_grid, pdf_cdf(z_grid, pdf), q)
 
 
 def pdf_summary(z_grid, pdf):
@@ -298,7 +324,7 @@ def pdf_summary(z_grid, pdf):
     pdf = normalise_pdf(z_grid, pdf)
     missing = np.isnan(pdf[:, 0])
     levels = np.array([0.5, 0.16, 0.84, 0.025, 0.975])
-    quantiles = _quantiles_from_cdf(z_grid, pdf_cdf(z_grid, pdf), levels)
+    quantiles = cdf_quantiles(z_grid, pdf_cdf(z_grid, pdf), levels)
     mode = z_grid[np.argmax(np.nan_to_num(pdf, nan=0.0), axis=1)]
     return Bunch(
         mode=np.where(missing, np.nan, mode),
