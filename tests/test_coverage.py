@@ -80,3 +80,22 @@ def test_out_of_coverage_row_still_gets_its_number(estimator, fast_replicas):
     )
     out = model.predict_joint(X[:1] + 40)
     assert np.isfinite(out["z_phot"]).all()  # flagged, not hidden: the user decides
+
+
+def test_out_of_range_redshifts_are_clipped_to_the_flag_bounds():
+    X, y, _, z = make_joint_sample()
+    model = JointMorphZ(**TINY).fit(X, y)
+    lo, hi = model.coverage_.redshift_bounds()
+    # The bounds are the flag's: the training range widened by 20% of its
+    # width each side, never below z = 0.
+    width = z.max() - z.min()
+    assert lo == pytest.approx(max(z.min() - 0.2 * width, 0.0))
+    assert hi == pytest.approx(z.max() + 0.2 * width)
+    # A galaxy 40 magnitudes off drives the linear output far out of range.
+    probe = np.vstack([X[:1], X[:1] + 40, X[:1] - 40])
+    out = model.predict_joint(probe)
+    assert np.all((out["z_phot"] >= lo) & (out["z_phot"] <= hi))
+    at_bound = np.isclose(out["z_phot"], lo) | np.isclose(out["z_phot"], hi)
+    flagged = out["flags"].str.contains("z_out_of_range").to_numpy()
+    assert flagged[1:].any() and np.array_equal(at_bound[1:], flagged[1:])
+    np.testing.assert_array_equal(model.predict_redshift(probe), out["z_phot"].to_numpy())

@@ -434,6 +434,14 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         if coverage:
             ratio, outside, z_bad = self.coverage_.flags(X, outputs["z_phot"])
             outputs["coverage_distance"] = ratio
+        # A redshift beyond the flag's bounds is no measurement the network
+        # stands behind (below 0 it is not even physical; one CNOC2 galaxy
+        # with a bad B magnitude got z = -1.26): it is clipped to the bounds
+        # and flagged z_out_of_range, as a template fit stops at its grid's ends.
+        z_lo, z_hi = self.coverage_.redshift_bounds()
+        for key in ("z_phot", "z_phot_lo68", "z_phot_hi68"):
+            if key in outputs:
+                outputs[key] = np.clip(outputs[key], z_lo, z_hi)
         if unusable.any():
             # Fewer observed bands than the model stands behind: no number at all.
             for key in outputs:

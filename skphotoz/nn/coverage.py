@@ -16,8 +16,8 @@ statistics of the observed bands):
   never missing in training: the network never learnt that case, so the row
   is ``out_of_coverage`` too.
 * **Redshift range.** A predicted redshift below 0 or beyond the training
-  range by more than ``z_margin`` of its width is ``z_out_of_range``. It is
-  not clipped: the value stays as the network gave it, flagged.
+  range by more than ``z_margin`` of its width is ``z_out_of_range``; the
+  estimators clip it to those bounds (:meth:`TrainingCoverage.redshift_bounds`).
 
 scikit-learn's ``KDTree`` does the neighbour search (O(log n) a query).
 It is not part of the saved state: a model file (skops, which trusts no
@@ -93,16 +93,21 @@ class TrainingCoverage:
             return np.empty(0)
         return self.tree_.query(self._space(X), k=self.k_)[0][:, -1] / self.distance_scale_
 
+    def redshift_bounds(self):
+        """``(max(z_min - margin, 0), z_max + margin)``: the redshifts the model stands behind."""
+        lo, hi = self.redshift_range_
+        margin = self.z_margin * (hi - lo)
+        return max(lo - margin, 0.0), hi + margin
+
     def flags(self, X, z_phot):
         """``(distance_ratio, out_of_coverage, z_out_of_range)`` per galaxy."""
         X = np.asarray(X, dtype=np.float64)
         ratio = self.distance_ratio(X)
         unseen_gap = (~np.isfinite(X) & ~self.gap_seen_).any(axis=1)
-        lo, hi = self.redshift_range_
-        margin = self.z_margin * (hi - lo)
+        lo, hi = self.redshift_bounds()
         z = np.asarray(z_phot, dtype=np.float64)
         with np.errstate(invalid="ignore"):
-            z_bad = (z < max(lo - margin, 0.0)) | (z > hi + margin)
+            z_bad = (z < lo) | (z > hi)
         return ratio, (ratio > 1) | unseen_gap, z_bad
 
     def __getstate__(self):
