@@ -65,6 +65,18 @@ CONTENDERS = {
     "ReplicaEnsemble K=5 all colours": lambda: ReplicaEnsemble(
         n_replicas=5, colours="all", random_state=0
     ),
+    "JointMorphZ all colours, class 64-64": lambda: JointMorphZ(
+        colours="all", class_units=(64, 64), random_state=0
+    ),
+    "JointMorphZ all colours, band_dropout=0.1": lambda: JointMorphZ(
+        colours="all", band_dropout=0.1, random_state=0
+    ),
+    "JointMorphZ all colours, 600 epochs": lambda: JointMorphZ(
+        colours="all", epochs=600, random_state=0
+    ),
+    "JointMorphZ all colours, pdf mixture": lambda: JointMorphZ(
+        colours="all", redshift_pdf="mixture", random_state=0
+    ),
     PEER: lambda: GradientBoostingPair(random_state=0),
     "HGB pair, tuned": lambda: GradientBoostingPair(tune=True, random_state=0),
     "RF pair, median-imputed": lambda: make_pipeline(
