@@ -181,11 +181,54 @@ def test_probabilities_and_pdf(templates, fitted, fitted_default):
     assert proba[0, 0] > 0.5 and proba[1, 1] > 0.5
     pdf = fitted.predict_pdf(mags)
     assert pdf.shape == (2, len(GRID))
-    np.testing.assert_allclose(pdf.sum(axis=1), 1)
+    # densities, as every skphotoz PDF: unit trapezoid integral, not unit sum
+    np.testing.assert_allclose(np.trapezoid(pdf, GRID, axis=1), 1, rtol=1e-12)
     assert GRID[np.argmax(pdf, axis=1)].tolist() == [0.3, 0.9]
     # With the prior the point estimate is the mode of p(z), as BPZ's zb.
     res = fitted_default.predict_all(mags, pdf=True)
     np.testing.assert_array_equal(GRID[np.argmax(res.pdf, axis=1)], res.redshift)
+    np.testing.assert_array_equal(res.pdf, fitted_default.predict_pdf(mags))
+
+
+def test_pdf_on_another_grid(templates, fitted_default):
+    from skphotoz.metrics import PDFScorer, crps
+    from skphotoz.pdf import pdf_quantiles
+
+    mags = _galaxies(templates, [0, 4, 2], [0.3, 0.9, 1.2])
+    native = fitted_default.predict_pdf(mags)
+    assert fitted_default.z_grid_ is fitted_default.redshift_grid_
+    with pytest.raises(AttributeError):
+        fitted_default.z_grid_ = GRID  # read-only: redshift_grid_ is the one grid
+    assert not hasattr(SEDTemplateFitter(BANDS), "z_grid_")  # unfitted: no grid yet
+
+    # The native grid given explicitly gives the native densities back.
+    np.testing.assert_allclose(fitted_default.predict_pdf(mags, z_grid=GRID), native, rtol=1e-12)
+    # A grid interleaving the native one: still densities, and the same distribution.
+    fine = np.linspace(0.0, 1.5, 451)
+    on_fine = fitted_default.predict_pdf(mags, z_grid=fine)
+    np.testing.assert_allclose(np.trapezoid(on_fine, fine, axis=1), 1, rtol=1e-12)
+    levels = [0.16, 0.5, 0.84]
+    np.testing.assert_allclose(
+        pdf_quantiles(fine, on_fine, levels), pdf_quantiles(GRID, native, levels), atol=0.01
+    )
+    # Beyond redshift_grid_ there is no likelihood: density 0 there, not extrapolated.
+    wide = np.linspace(0.0, 2.0, 201)
+    on_wide = fitted_default.predict_pdf(mags, z_grid=wide)
+    assert (on_wide[:, wide > GRID[-1]] == 0).all()
+    np.testing.assert_allclose(np.trapezoid(on_wide, wide, axis=1), 1, rtol=1e-12)
+    # A narrower grid gives the PDF truncated to it, normalised again.
+    narrow = np.linspace(0.0, 0.6, 61)
+    truncated = fitted_default.predict_pdf(mags[:1], z_grid=narrow)
+    np.testing.assert_allclose(truncated, native[:1, :61] / np.trapezoid(native[0, :61], narrow))
+    with pytest.raises(ValueError, match="lies outside redshift_grid_"):
+        fitted_default.predict_pdf(mags, z_grid=[2.0, 2.5])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        fitted_default.predict_pdf(mags, z_grid=[0.5, 0.2, 0.9])
+
+    # Grid-agnostic tools take the fitter as they take the network's PDF head.
+    y = np.array([0.3, 0.9, 1.2])
+    score = PDFScorer("crps")(fitted_default, mags, y)
+    assert score == pytest.approx(-crps(y, GRID, native))
 
 
 def test_error_columns_and_zero_point_adaptation(templates):

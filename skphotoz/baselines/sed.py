@@ -271,6 +271,9 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
     model_magnitudes_ : ndarray (n_models, n_redshifts, n_bands)
         Models are (templates and mixtures) x E(B-V) values.
     redshift_grid_ : ndarray
+    z_grid_ : ndarray
+        ``redshift_grid_`` (read-only): the grid of :meth:`predict_pdf`'s
+        densities, under the name every skphotoz PDF estimator uses.
     zero_point_offsets_ : ndarray (n_bands,)
         Subtracted from the observed magnitudes before the fit.
     prior_band_ : int or None
@@ -572,8 +575,12 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
             model_best = np.argmax(cube[np.arange(c), :, z_best], axis=1)
             out.best[rows] = model_best * n_z + z_best
         if out.pdf is not None:
+            # Densities, as every skphotoz PDF (skphotoz.pdf): the likelihood summed
+            # over models at each grid redshift, over its trapezoid integral on the
+            # grid. The row's maximum is 1 (like was shifted), so the integral is > 0.
             z_pdf = z_like.astype(np.float64)
-            out.pdf[rows] = z_pdf / z_pdf.sum(axis=1, keepdims=True)
+            mass = np.trapezoid(z_pdf, self.redshift_grid_, axis=1)
+            out.pdf[rows] = z_pdf / mass[:, np.newaxis]
 
     # ----------------------------------------------------------------- API
     def fit(self, X, y=None):
@@ -620,7 +627,8 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         ----------
         X : array-like
         pdf : bool, default=False
-            Also return p(z) (n x n_redshifts floats).
+            Also return p(z): densities on ``redshift_grid_`` (n x n_redshifts
+            floats), as :meth:`predict_pdf` with ``z_grid=None``.
 
         Returns
         -------
@@ -662,9 +670,82 @@ class SEDTemplateFitter(ClassifierMixin, BaseEstimator):
         """[P(ET), P(LT)] from the likelihood (times the prior) summed over z and models."""
         return self.predict_all(X).proba
 
-    def predict_pdf(self, X):
-        """p(z) on ``redshift_grid_``, normalised to unit sum, shape (n, n_redshifts)."""
-        return self.predict_all(X, pdf=True).pdf
+    @property
+    def z_grid_(self):
+        """The grid :meth:`predict_pdf` tabulates p(z) on by default: ``redshift_grid_``.
+
+        Read-only; it lets grid-agnostic tools
+        (:class:`skphotoz.metrics.PDFScorer`, :func:`skphotoz.pdf.to_qp_ensemble`)
+        treat the fitter as they treat the network's PDF head.
+        """
+        check_is_fitted(self)
+        return self.redshift_grid_
+
+    def predict_pdf(self, X, z_grid=None):
+        """p(z) of every galaxy: the likelihood (times the prior) summed over models.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands) or (n_samples, 2 n_bands)
+        z_grid : array-like of shape (n_grid,), optional
+            Redshifts to tabulate p(z) on: increasing and non-negative
+            (:func:`skphotoz.pdf.check_z_grid`). The fit's densities are
+            interpolated linearly onto it, taken as 0 outside
+            ``redshift_grid_`` (no model is fitted there), and normalised
+            again on ``z_grid`` (:func:`skphotoz.pdf.normalise_pdf`): a grid
+            narrower than ``redshift_grid_`` gives the PDF truncated to it.
+            Default ``z_grid_`` (``redshift_grid_``), the fit's own values.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_grid)
+            Densities, each row integrating to 1 over the grid by the
+            trapezoid rule; a row of NaN where ``z_grid`` holds none of the
+            galaxy's probability.
+
+        Raises
+        ------
+        ValueError
+            A ``z_grid`` that is not a valid grid, or that lies wholly
+            outside ``redshift_grid_``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skphotoz.baselines.sed import SEDTemplateFitter
+        >>> from skphotoz.baselines.templates import load_templates, template_magnitudes
+        >>> bands = ["sdss_u0", "sdss_g0", "sdss_r0", "sdss_i0", "sdss_z0"]
+        >>> _, waves, fluxes, _ = load_templates()
+        >>> mags = template_magnitudes(waves, fluxes, bands, [0.4])[[0], 0, :]  # El at z=0.4
+        >>> fitter = SEDTemplateFitter(bands, redshift_grid=np.linspace(0, 1, 101)).fit(mags)
+        >>> pdf = fitter.predict_pdf(mags)
+        >>> grid = fitter.z_grid_  # its redshift_grid_
+        >>> round(float(np.trapezoid(pdf[0], grid)), 12), float(grid[pdf[0].argmax()])
+        (1.0, 0.4)
+        >>> coarse = np.linspace(0, 1, 21)  # interpolated onto another grid: still a density
+        >>> round(float(np.trapezoid(fitter.predict_pdf(mags, z_grid=coarse)[0], coarse)), 12)
+        1.0
+        """
+        pdf = self.predict_all(X, pdf=True).pdf
+        if z_grid is None:
+            return pdf
+        from skphotoz.pdf import check_z_grid, normalise_pdf
+
+        z_grid = check_z_grid(z_grid)
+        native = self.redshift_grid_
+        if z_grid[-1] < native[0] or z_grid[0] > native[-1]:
+            raise ValueError(
+                f"z_grid [{z_grid[0]:g}, {z_grid[-1]:g}] lies outside redshift_grid_ "
+                f"[{native[0]:g}, {native[-1]:g}], where the fitter has no likelihood; "
+                "choose a grid that overlaps it, or refit with another redshift_grid."
+            )
+        # Column-wise linear interpolation (np.interp for every row at once): the
+        # bracketing native points of each new redshift, and 0 outside the native grid.
+        inside = (z_grid >= native[0]) & (z_grid <= native[-1])
+        j = np.clip(np.searchsorted(native, z_grid, side="right") - 1, 0, len(native) - 2)
+        t = np.clip((z_grid - native[j]) / (native[j + 1] - native[j]), 0.0, 1.0)
+        values = ((1 - t) * pdf[:, j] + t * pdf[:, j + 1]) * inside
+        return normalise_pdf(z_grid, values)
 
     def score(self, X, y):
         """Joint score -(BCE + MSE), as :meth:`skphotoz.JointMorphZ.score`."""

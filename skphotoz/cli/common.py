@@ -382,17 +382,26 @@ def model_from_options(
     verbose=1,
     threshold="0.5",
     uncertainty=None,
+    redshift_pdf=None,
 ):
-    """The estimator the network options (and ``--threshold``, ``--uncertainty``) describe.
+    """The estimator the network options (and ``--threshold``, ``--uncertainty``,
+    ``--redshift-pdf``) describe.
 
     Imports Keras quietly first, then calls :func:`skphotoz.nn.factory.make_model`;
     option text it cannot use is a :class:`click.UsageError` naming the option.
     """
     from skphotoz.nn.factory import make_model
 
-    import_keras_quietly()
     units = parse_base_units(base_units)
     threshold = parse_threshold(threshold)
+    if redshift_pdf is not None and threshold == "youden":
+        # YoudenThresholdCV passes predict_proba and predict_redshift through but
+        # not predict_pdf: the PDF head would be trained and then unreachable.
+        raise click.UsageError(
+            "--redshift-pdf needs a numeric --threshold (e.g. 0.5), not 'youden': "
+            "`skphotoz predict --pdf` cannot reach the PDF of a Youden-thresholded model."
+        )
+    import_keras_quietly()
     try:
         return make_model(
             epochs=epochs,
@@ -403,6 +412,7 @@ def model_from_options(
             # missing_bands stays the estimator's "auto": training rows with gaps
             # switch on the native missing-band input, and `predict` flags them.
             impute=impute,
+            redshift_pdf=redshift_pdf,
             random_state=random_state,
             verbose=verbose,
         )

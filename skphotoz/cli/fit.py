@@ -43,6 +43,14 @@ from skphotoz.cli.options import catalog_options, network_options, overwrite_opt
     help="Train N bootstrap replicas (skphotoz.nn.ReplicaEnsemble, --protocol fixed): "
     "predictions are replica means and carry z_phot_err and p_lt_err (the replica spread).",
 )
+@click.option(
+    "--redshift-pdf",
+    type=click.Choice(["mixture", "bins"]),
+    default=None,
+    help="Also learn each galaxy's redshift PDF p(z) (a head beside z_phot: 'mixture' "
+    "of Gaussians or 'bins', a histogram), so `skphotoz predict --pdf` can write it. "
+    "Default: none, the point redshift only.",
+)
 @reports_errors
 def fit(
     catalog,
@@ -62,6 +70,7 @@ def fit(
     overwrite,
     threshold,
     uncertainty,
+    redshift_pdf,
 ):
     """Train a model on CATALOG (magnitudes + spectroscopic z + types) and save it.
 
@@ -84,6 +93,10 @@ def fit(
     (skops). `skphotoz predict` checks the format and the checksum and loads
     only skphotoz's, scikit-learn's and NumPy's types from it, so loading a
     .skz runs nothing written in the file.
+
+    With --redshift-pdf the model also gives p(z) on a grid of 200 redshifts
+    over the training redshifts' range widened by 10% each side (not below
+    0), kept in the model file; `skphotoz predict --pdf` writes it.
     """
     from skphotoz.catalogs import save_model
 
@@ -99,6 +112,7 @@ def fit(
         impute,
         threshold=threshold,
         uncertainty=uncertainty,
+        redshift_pdf=redshift_pdf,
         verbose=int(progress_bars()),
     )
     click.echo(f"Training for {epochs} epochs ...")
@@ -117,4 +131,5 @@ def fit(
         n_training=len(data.y),
         left_out=data.dropped,
     )
-    click.echo(f"Saved {output}. Next: skphotoz predict {output} CATALOG -o predictions.fits")
+    pdf = " --pdf pdf.fits" if redshift_pdf else ""
+    click.echo(f"Saved {output}. Next: skphotoz predict {output} CATALOG -o predictions.fits{pdf}")

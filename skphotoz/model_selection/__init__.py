@@ -10,6 +10,7 @@ from skphotoz.model_selection.evaluation import (
 from skphotoz.model_selection.out_of_fold import (
     MAX_REPLICAS_PER_CALL,
     cross_val_predict_joint,
+    cross_val_predict_pdf,
     replica_weights,
 )
 from skphotoz.model_selection.split import (
@@ -28,6 +29,7 @@ __all__ = [
     "bootstrap_evaluation",
     "compare_architectures",
     "cross_val_predict_joint",
+    "cross_val_predict_pdf",
     "evaluate_predictions",
     "loo_evaluation",
     "paper_split",

@@ -14,6 +14,10 @@ analysis. It chooses between two ways of training the folds:
   magnitudes.
 * **Per fold.** Any other estimator is cloned and fitted once per fold
   through ``joblib.Parallel``.
+
+Both paths collect either the point outputs (``cross_val_predict_joint``)
+or redshift PDFs on one grid (``cross_val_predict_pdf``) of each split's
+test rows.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from tqdm.auto import tqdm
 
 from skphotoz.catalogs.predict import joint_outputs
 from skphotoz.model_selection.split import StratifiedTypeKFold
+from skphotoz.pdf import check_z_grid, default_z_grid, normalise_pdf
 from skphotoz.validation import (
     check_joint_target,
     check_magnitudes,
@@ -178,12 +183,46 @@ def replica_inputs(estimator, X, y, splits):
     return np.stack(arrays)
 
 
-def train_fold_replicas(estimator, settings, X, y, splits, *, seed, verbose=0):
-    """Train the replicas of ``splits`` as one network; return (model, inputs).
+class _ReplicaLimits:
+    """What a fitted clone would refuse or clip, per replica, for the replica path.
 
-    ``inputs`` is what :func:`skphotoz.nn.replica.predict_replicas` needs to
-    predict every row with every replica.
+    ``bounds[k]``: replica k's redshift bounds (its own training rows'
+    range, :func:`skphotoz.nn.coverage.redshift_bounds`), to which its
+    predictions are clipped as the estimator clips them; ``unusable``: rows
+    with fewer observed bands than the model's ``min_observed_bands``, which
+    get no number. A Pipeline's preprocessing fills gaps before the network,
+    so then no row is unusable, as in a fitted Pipeline.
     """
+
+    def __init__(self, estimator, inputs, redshift, splits):
+        from skphotoz.nn.base import missing_band_masks
+        from skphotoz.nn.coverage import redshift_bounds
+
+        self.bounds = [
+            redshift_bounds(float(redshift[train].min()), float(redshift[train].max()))
+            for train, _ in splits
+        ]
+        self.unusable = np.zeros(inputs.shape[-2], dtype=bool)
+        if inputs.ndim == 2:
+            absent, not_detected = missing_band_masks(inputs)
+            observed = inputs.shape[1] - (absent | not_detected).sum(axis=1)
+            minimum = final_estimator(estimator).min_observed_bands
+            self.unusable = observed < min(minimum, inputs.shape[1])
+
+    def redshift(self, z, k, test):
+        return np.where(self.unusable[test], np.nan, np.clip(z, *self.bounds[k]))
+
+
+def _fold_replicas(estimator, settings, X, y, splits, seed, verbose):
+    """(model, inputs, density, limits): :func:`train_fold_replicas`, the PDF head, limits.
+
+    ``density`` is the :class:`~skphotoz.nn.density.RedshiftDensity` of the
+    replicas (None without a PDF head): replica k covers the redshift range
+    of its own training rows, so a held-out galaxy never sets the range of
+    the replica that predicts it, and the same range serves training and
+    evaluation. ``limits``: :class:`_ReplicaLimits`.
+    """
+    from skphotoz.nn.density import RedshiftDensity, replica_pdf_range
     from skphotoz.nn.replica import train_replicas
 
     Xv, late, redshift = joint_training_data(estimator, X, y)
@@ -192,22 +231,102 @@ def train_fold_replicas(estimator, settings, X, y, splits, *, seed, verbose=0):
     inputs = Xv if inputs is frame else inputs
     weights = replica_weights(splits, len(Xv))
     spec = final_estimator(estimator).network_spec(inputs)
+    density = None
+    if spec.redshift_pdf is not None:
+        density = RedshiftDensity(
+            spec.redshift_pdf, spec.pdf_components, *replica_pdf_range(redshift, weights)
+        )
     model = train_replicas(
-        inputs, late, redshift, weights, spec=spec, seed=seed, verbose=verbose, **settings
+        inputs,
+        late,
+        redshift,
+        weights,
+        spec=spec,
+        seed=seed,
+        verbose=verbose,
+        pdf_range=None if density is None else (density.z_lo, density.z_hi),
+        **settings,
     )
+    return model, inputs, density, _ReplicaLimits(estimator, inputs, redshift, splits)
+
+
+def train_fold_replicas(estimator, settings, X, y, splits, *, seed, verbose=0):
+    """Train the replicas of ``splits`` as one network; return (model, inputs).
+
+    ``inputs`` is what :func:`skphotoz.nn.replica.predict_replicas` needs to
+    predict every row with every replica.
+    """
+    model, inputs, _, _ = _fold_replicas(estimator, settings, X, y, splits, seed, verbose)
     return model, inputs
 
 
-def _replica_chunk(estimator, settings, X, y, splits, seed, verbose):
-    from skphotoz.nn.replica import predict_replicas
+class _PointOutputs:
+    """What is collected of a split's test rows: (p_late, z_phot)."""
 
-    model, inputs = train_fold_replicas(
-        estimator, settings, X, y, splits, seed=seed, verbose=verbose
+    def as_array(self, part):
+        return np.column_stack(part)  # (n_test, 2)
+
+    def of_fold(self, model, X_test):
+        # One pass for both outputs where the model declares predict_joint; a
+        # galaxy the model gives no number (too few bands) stays NaN.
+        outputs = joint_outputs(model, X_test)
+        return outputs["p_late"].astype(float), outputs["z_phot"].astype(float)
+
+    def of_replicas(self, model, inputs, density, limits, splits):
+        from skphotoz.nn.replica import predict_replicas
+
+        p, z = predict_replicas(model, inputs)
+        return [
+            (
+                np.where(limits.unusable[test], np.nan, p[test, k].astype(float)),
+                limits.redshift(z[test, k].astype(float), k, test),
+            )
+            for k, (_, test) in enumerate(splits)
+        ]
+
+
+class _PdfOutputs:
+    """What is collected of a split's test rows: their p(z) on ``z_grid``, (n_test, G)."""
+
+    def __init__(self, z_grid):
+        self.z_grid = z_grid
+
+    def as_array(self, part):
+        return part
+
+    def of_fold(self, model, X_test):
+        if hasattr(model, "steps"):  # a Pipeline has no predict_pdf: its last step has
+            if len(model.steps) > 1:
+                X_test = model[:-1].transform(X_test)
+            model = model[-1]
+        return model.predict_pdf(X_test, z_grid=self.z_grid)
+
+    def of_replicas(self, model, inputs, density, limits, splits):
+        from skphotoz.nn.density import RedshiftDensity
+        from skphotoz.nn.replica import predict_replicas
+
+        _, _, raw = predict_replicas(model, inputs, pdf=True)
+        out = []
+        for k, (_, test) in enumerate(splits):
+            # Only replica k's own test rows: the (n, K, G) densities of every
+            # row under every replica would be K times larger than needed.
+            own = RedshiftDensity(
+                density.family, density.n_components, density.z_lo[k], density.z_hi[k]
+            )
+            pdf = normalise_pdf(self.z_grid, own.density(raw[test, k : k + 1], self.z_grid)[:, 0])
+            pdf[limits.unusable[test]] = np.nan  # too few bands: no PDF, as a fitted model
+            out.append(pdf)
+        return out
+
+
+def _replica_chunk(estimator, settings, X, y, splits, seed, verbose, collect):
+    model, inputs, density, limits = _fold_replicas(
+        estimator, settings, X, y, splits, seed, verbose
     )
-    return predict_replicas(model, inputs)
+    return collect.of_replicas(model, inputs, density, limits, splits)
 
 
-def _fit_predict_fold(estimator, X, y, train, test, seed):
+def _fit_predict_fold(estimator, X, y, train, test, seed, collect):
     model = clone(estimator)
     if seed is not None:
         keys = [
@@ -215,17 +334,19 @@ def _fit_predict_fold(estimator, X, y, train, test, seed):
         ]
         model.set_params(**dict.fromkeys(keys, seed))
     model.fit(_safe_indexing(X, train), _safe_indexing(y, train))
-    # One pass for both outputs where the model declares predict_joint; a
-    # galaxy the model gives no number (too few bands) stays NaN.
-    outputs = joint_outputs(model, _safe_indexing(X, test))
-    return outputs["p_late"].astype(float), outputs["z_phot"].astype(float)
+    return collect.of_fold(model, _safe_indexing(X, test))
 
 
-def fold_predictions(estimator, X, y, splits, *, n_jobs, replicas, random_state, verbose):
-    """Out-of-fold (p_late, z_phot) of every split, as a list aligned with ``splits``.
+def fold_predictions(
+    estimator, X, y, splits, *, n_jobs, replicas, random_state, verbose, collect=None
+):
+    """Out-of-fold outputs of every split's test rows, as a list aligned with ``splits``.
 
-    See the module docstring for the two paths and ``replicas``.
+    See the module docstring for the two paths and ``replicas``. By default
+    (``collect=None``) each item is ``(p_late, z_phot)``; the PDFs of
+    :func:`cross_val_predict_pdf` are collected through the same paths.
     """
+    collect = _PointOutputs() if collect is None else collect
     rng = check_random_state(random_state)
     settings = replica_settings(estimator, replicas)
     if settings is not None:
@@ -235,31 +356,48 @@ def fold_predictions(estimator, X, y, splits, *, n_jobs, replicas, random_state,
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(chunks))
         jobs = (
             delayed(_replica_chunk)(
-                estimator, settings, X, y, [splits[k] for k in c], int(s), int(verbose > 1)
+                estimator, settings, X, y, [splits[k] for k in c], int(s), int(verbose > 1), collect
             )
             for c, s in zip(chunks, seeds, strict=True)
         )
         outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
         out = [None] * len(splits)
-        for c, (p, z) in tqdm(
+        for c, results in tqdm(
             zip(chunks, outputs, strict=True),
             total=len(chunks),
             disable=None if verbose else True,
             desc="replica chunks",
         ):
-            for j, k in enumerate(c):
-                test = splits[k][1]
-                out[k] = (p[test, j].astype(float), z[test, j].astype(float))
+            for k, result in zip(c, results, strict=True):
+                out[k] = result
         return out
     seeds = [None] * len(splits)
     if random_state is not None:
         seeds = [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=len(splits))]
     jobs = (
-        delayed(_fit_predict_fold)(estimator, X, y, train, test, seed)
+        delayed(_fit_predict_fold)(estimator, X, y, train, test, seed, collect)
         for (train, test), seed in zip(splits, seeds, strict=True)
     )
     outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     return list(tqdm(outputs, total=len(splits), disable=None if verbose else True, desc="folds"))
+
+
+def _held_out_means(estimator, X, y, cv, groups, collect, engine):
+    """Each row's mean output over the splits that held it out, and how many did.
+
+    ``engine`` holds the keyword arguments of :func:`fold_predictions`. A
+    row never held out gets NaN and a count of 0.
+    """
+    splits = list(resolve_cv(cv).split(X, y, groups))
+    parts = fold_predictions(estimator, X, y, splits, collect=collect, **engine)
+    parts = [collect.as_array(part) for part in parts]
+    total = np.zeros((len(X), *np.shape(parts[0])[1:]))
+    count = np.zeros(len(X), dtype=np.int64)
+    for (_, test), part in zip(splits, parts, strict=True):
+        np.add.at(total, test, part)
+        np.add.at(count, test, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count.reshape(-1, *[1] * (total.ndim - 1)), count
 
 
 def cross_val_predict_joint(
@@ -299,6 +437,9 @@ def cross_val_predict_joint(
     -------
     DataFrame with columns ``p_late``, ``z_phot`` and ``n_predictions``
     (NaN and 0 for a row that was never out of fold), indexed as ``X``.
+    Both paths give what a fitted clone gives: NaN for a galaxy with too
+    few observed bands, and redshifts clipped to the bounds of the fold's
+    training range (:func:`skphotoz.nn.coverage.redshift_bounds`).
 
     Examples
     --------
@@ -314,25 +455,118 @@ def cross_val_predict_joint(
     >>> oof.shape, int(oof["n_predictions"].sum())
     ((30, 3), 30)
     """
-    n = len(X)
-    splits = list(resolve_cv(cv).split(X, y))
-    outputs = fold_predictions(
-        estimator,
-        X,
-        y,
-        splits,
-        n_jobs=n_jobs,
-        replicas=replicas,
-        random_state=random_state,
-        verbose=verbose,
-    )
-    p_sum, z_sum, count = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
-    for (_, test), (p, z) in zip(splits, outputs, strict=True):
-        np.add.at(p_sum, test, p)
-        np.add.at(z_sum, test, z)
-        np.add.at(count, test, 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frame = pd.DataFrame({"p_late": p_sum / count, "z_phot": z_sum / count})
-    frame["n_predictions"] = count
-    frame.index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(n)
+    engine = dict(n_jobs=n_jobs, replicas=replicas, random_state=random_state, verbose=verbose)
+    mean, count = _held_out_means(estimator, X, y, cv, None, _PointOutputs(), engine)
+    frame = pd.DataFrame({"p_late": mean[:, 0], "z_phot": mean[:, 1], "n_predictions": count})
+    frame.index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
     return frame
+
+
+def _check_pdf_estimator(estimator):
+    """Raise unless the (final) estimator gives redshift PDFs, naming ``redshift_pdf``."""
+    final = final_estimator(estimator)
+    name = type(final).__name__
+    if not callable(getattr(final, "predict_pdf", None)):
+        raise TypeError(
+            f"{name} has no predict_pdf, so it gives no redshift PDF; use an estimator that "
+            "does, e.g. JointMorphZ(redshift_pdf='mixture') or redshift_pdf='bins'."
+        )
+    if final.get_params(deep=False).get("redshift_pdf", "unset") is None:
+        raise ValueError(
+            f"{name} has redshift_pdf=None, so its network has no PDF head; set "
+            "redshift_pdf='mixture' or 'bins' to get out-of-fold redshift PDFs."
+        )
+
+
+def cross_val_predict_pdf(
+    estimator,
+    X,
+    y,
+    *,
+    cv=5,
+    z_grid=None,
+    groups=None,
+    n_jobs=None,
+    replicas="auto",
+    random_state=None,
+    verbose=0,
+):
+    """Out-of-fold redshift PDF p(z) of every galaxy, by the model that did not see it.
+
+    The PDF counterpart of :func:`cross_val_predict_joint`, through the same
+    engine: a joint network with a fixed-epoch schedule (alone or at the end
+    of a Pipeline) trains every fold as a replica of one network, and each
+    galaxy takes the PDF of its own fold's replica, whose PDF head covers the
+    redshift range of that replica's training rows only; any other estimator
+    is cloned and fitted per fold and asked ``predict_pdf(X_test, z_grid)``.
+    When test sets overlap (bootstrap), a galaxy's PDF is the mean of its
+    out-of-fold PDFs.
+
+    Parameters
+    ----------
+    estimator : estimator
+        One whose final step has ``predict_pdf(X, z_grid)``: a JointMorphZ or
+        ReplicaEnsemble with ``redshift_pdf="mixture"`` or ``"bins"``, a
+        Pipeline ending in one, ...
+    X : array-like of shape (n_samples, n_bands)
+    y : joint target of shape (n_samples, 2)
+    cv : None, int, "loo" or splitter, default=5
+        As in :func:`cross_val_predict_joint` (an int or None: folds
+        stratified by type).
+    z_grid : array-like of shape (n_grid,), optional
+        The grid of the PDFs; it must cover the sample's redshift range
+        (:func:`skphotoz.pdf.check_z_grid`). By default
+        :func:`skphotoz.pdf.default_z_grid` of the whole sample's redshift
+        range: only the grid's extent sees every redshift, never a fit.
+    groups : array-like of shape (n_samples,), optional
+        Group labels for a group-aware splitter.
+    n_jobs, replicas, random_state, verbose
+        As in :func:`cross_val_predict_joint`.
+
+    Returns
+    -------
+    z_grid : ndarray of shape (n_grid,)
+    pdf : ndarray of shape (n_samples, n_grid)
+        Densities integrating to 1 over ``z_grid`` (trapezoid rule); a row of
+        NaN for a galaxy never out of fold or given no PDF (fewer observed
+        bands than ``min_observed_bands``, on either path).
+
+    Raises
+    ------
+    TypeError
+        If the final estimator has no ``predict_pdf``.
+    ValueError
+        If it has ``redshift_pdf=None`` (no PDF head).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skphotoz import JointMorphZ
+    >>> from skphotoz.model_selection import cross_val_predict_pdf
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(22, 1, size=(30, 4))
+    >>> y = np.column_stack([np.where(X[:, 0] > 22, "LT", "ET"), np.abs(X[:, 1] - 21) / 4])
+    >>> model = JointMorphZ(redshift_pdf="bins", pdf_components=8, base_units=(8,),
+    ...                     base_dropout=(0.0,), class_units=(4,), class_dropout=(0.0,),
+    ...                     epochs=2, batch_size=16)
+    >>> grid, pdf = cross_val_predict_pdf(model, X, y, cv=3, random_state=0)
+    >>> grid.shape, pdf.shape
+    ((200,), (30, 200))
+    >>> bool(np.allclose(np.trapezoid(pdf, grid, axis=1), 1.0))
+    True
+    """
+    _check_pdf_estimator(estimator)
+    final = final_estimator(estimator)
+    types, redshift = split_targets(
+        y, getattr(final, "type_column", "type"), getattr(final, "redshift_column", "redshift")
+    )
+    # The grid needs the redshifts before any fit checks them.
+    check_joint_target(types, redshift, getattr(final, "early_label", None))
+    sample_range = (float(np.min(redshift)), float(np.max(redshift)))
+    if z_grid is None:
+        grid = default_z_grid(sample_range)
+    else:
+        grid = check_z_grid(z_grid, training_range=sample_range)
+    engine = dict(n_jobs=n_jobs, replicas=replicas, random_state=random_state, verbose=verbose)
+    pdf, _ = _held_out_means(estimator, X, y, cv, groups, _PdfOutputs(grid), engine)
+    return grid, pdf

@@ -31,6 +31,22 @@ import numpy as np
 from sklearn.neighbors import KDTree
 
 
+def redshift_bounds(z_min, z_max, z_margin=0.2):
+    """``(max(z_min - m, 0), z_max + m)`` with ``m = z_margin * (z_max - z_min)``.
+
+    A predicted redshift outside is ``z_out_of_range`` and is clipped to
+    these bounds.
+
+    Examples
+    --------
+    >>> from skphotoz.nn.coverage import redshift_bounds
+    >>> tuple(round(b, 6) for b in redshift_bounds(0.1, 1.1))
+    (0.0, 1.3)
+    """
+    margin = z_margin * (z_max - z_min)
+    return max(z_min - margin, 0.0), z_max + margin
+
+
 class TrainingCoverage:
     """The training sample's footprint in the network's input space.
 
@@ -94,10 +110,8 @@ class TrainingCoverage:
         return self.tree_.query(self._space(X), k=self.k_)[0][:, -1] / self.distance_scale_
 
     def redshift_bounds(self):
-        """``(max(z_min - margin, 0), z_max + margin)``: the redshifts the model stands behind."""
-        lo, hi = self.redshift_range_
-        margin = self.z_margin * (hi - lo)
-        return max(lo - margin, 0.0), hi + margin
+        """:func:`redshift_bounds` of the training range: the redshifts the model stands behind."""
+        return redshift_bounds(*self.redshift_range_, z_margin=self.z_margin)
 
     def flags(self, X, z_phot):
         """``(distance_ratio, out_of_coverage, z_out_of_range)`` per galaxy."""

@@ -57,7 +57,7 @@ class RedshiftDensity:
     >>> density = RedshiftDensity("bins", 4, 0.0, 1.0)
     >>> grid = np.linspace(0, 1, 101)
     >>> pdf = density.density(np.zeros((1, 1, 4)), grid)  # equal logits: uniform
-    >>> round(float(np.trapezoid(pdf[0], grid)), 3)
+    >>> round(float(np.trapezoid(pdf[0, 0], grid)), 3)
     1.0
     """
 

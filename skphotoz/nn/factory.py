@@ -3,8 +3,8 @@
 ``skphotoz fit``, ``cv``, ``demo``, ``compare`` and
 :func:`skphotoz.reporting.run.run_report` all describe the model by the same
 handful of settings (epochs, protocol, layer widths, threshold, replicas,
-imputation); :func:`make_model` is the one place that knows which estimator
-and which wrappers those settings mean.
+imputation, a redshift-PDF head); :func:`make_model` is the one place that
+knows which estimator and which wrappers those settings mean.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def make_model(
     n_replicas=None,
     missing_bands=None,
     impute=False,
+    redshift_pdf=None,
     random_state=None,
     verbose=0,
 ):
@@ -60,6 +61,10 @@ def make_model(
         Put a median :class:`~sklearn.impute.SimpleImputer` (with missing
         indicators) in front, so the network sees every band filled instead
         of taking the gaps natively.
+    redshift_pdf : {"mixture", "bins"}, optional
+        Give the network a redshift-PDF head, so the fitted model has
+        ``predict_pdf`` (see :class:`~skphotoz.nn.estimator.JointMorphZ`);
+        None keeps the point redshift only.
     random_state : int, optional
         Seed of the network and of Youden's folds.
     verbose : int, default=0
@@ -86,6 +91,8 @@ def make_model(
     (0.5, 0.5)
     >>> [name for name, _ in make_model(threshold="youden", impute=True).steps]
     ['simpleimputer', 'youdenthresholdcv']
+    >>> make_model(n_replicas=3, redshift_pdf="bins").redshift_pdf
+    'bins'
     """
     from skphotoz.nn.ensemble import ReplicaEnsemble
     from skphotoz.nn.estimator import JointMorphZ
@@ -97,6 +104,8 @@ def make_model(
         params["epochs"] = epochs
     if missing_bands is not None:
         params["missing_bands"] = missing_bands
+    if redshift_pdf is not None:
+        params["redshift_pdf"] = redshift_pdf
     if base_units is not None:
         params["base_units"] = tuple(base_units)
         params["base_dropout"] = (_BASE_DROPOUT,) * len(params["base_units"])
