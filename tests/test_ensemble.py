@@ -92,9 +92,13 @@ def test_error_calibration_scales_the_replica_spread():
     spread = calibrated._replica_outputs(X)[1].std(axis=1, ddof=1)
     table = calibrated.predict_uncertainty(X)
     np.testing.assert_allclose(table["z_phot_err"], calibrated.error_scale_ * spread)
-    width = table["z_phot_hi68"] - table["z_phot_lo68"]
-    lo, hi = np.percentile(calibrated._replica_outputs(X)[1], [16, 84], axis=1)
-    np.testing.assert_allclose(width, calibrated.error_scale_ * (hi - lo))
+    replicas = calibrated._replica_outputs(X)[1]
+    lo, hi = np.percentile(replicas, [16, 84], axis=1)
+    mean, scale = replicas.mean(axis=1), calibrated.error_scale_
+    # Stretched about the mean, then clipped to the redshift bounds as z_phot is.
+    bounds = calibrated.coverage_.redshift_bounds()
+    np.testing.assert_allclose(table["z_phot_lo68"], np.clip(mean - scale * (mean - lo), *bounds))
+    np.testing.assert_allclose(table["z_phot_hi68"], np.clip(mean + scale * (hi - mean), *bounds))
     np.testing.assert_allclose(
         raw.predict_uncertainty(X)["z_phot_err"], raw._replica_outputs(X)[1].std(axis=1, ddof=1)
     )

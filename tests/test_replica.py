@@ -99,7 +99,10 @@ def test_same_result_as_jointmorphz_fixed_with_same_start():
         X, types == "LT", z, np.ones((48, 2)), initial_weights=start, **params, **NO_DROPOUT,
     )  # fmt: skip
     np.testing.assert_allclose(p[:, 0], est.predict_proba(X)[:, 1], atol=1e-5)
-    np.testing.assert_allclose(zp[:, 0], est.predict_redshift(X), atol=1e-5)
+    # The estimator clips its redshifts to the bounds of its training range;
+    # after 6 epochs many are still below 0.
+    bounds = est.coverage_.redshift_bounds()
+    np.testing.assert_allclose(np.clip(zp[:, 0], *bounds), est.predict_redshift(X), atol=1e-5)
     np.testing.assert_array_equal(p[:, 0], p[:, 1])  # same start, same data
 
 

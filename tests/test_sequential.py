@@ -125,7 +125,7 @@ def test_defaults_are_the_paper_layout_and_the_joint_protocol():
     assert {name: params[name] for name in shared} == {name: joint[name] for name in shared}
     paper = NetworkSpec()
     assert (params["base_units"], params["class_units"]) == (paper.base_units, paper.class_units)
-    assert (params["epochs"], params["batch_size"], params["learning_rate"]) == (300, 64, 1e-3)
+    assert (params["epochs"], params["batch_size"], params["learning_rate"]) == ("auto", 64, 1e-3)
     assert "classifier" not in inspect.signature(SequentialPair).parameters
 
 

@@ -26,7 +26,7 @@ from sklearn.utils import check_random_state
 
 from skphotoz.baselines.pairs import IndependentPair
 from skphotoz.nn import JointMorphZ
-from skphotoz.nn.spec import CLASS_OUTPUT, REDSHIFT_LAYER, NetworkSpec
+from skphotoz.nn.spec import CLASS_OUTPUT, REDSHIFT_LAYER, NetworkSpec, resolve_epochs
 
 #: The paper's layout (Architecture 1): the default of both networks.
 _PAPER_LAYOUT = NetworkSpec()
@@ -112,8 +112,9 @@ class SequentialPair(IndependentPair):
     redshift_units : tuple, default=()
         Dense(relu) layers of the redshift network between its base module
         and Dense(1) (``(16,)`` as in the paper's Architecture 4).
-    epochs : int, default=300
-        Training epochs of each network (all of them: no early stopping).
+    epochs : int or "auto", default="auto"
+        Training epochs of each network (all of them: no early stopping);
+        "auto" resolves as JointMorphZ's (:func:`skphotoz.nn.spec.resolve_epochs`).
     batch_size : int, default=64
     learning_rate : float, default=1e-3
         Initial RMSprop learning rate.
@@ -221,6 +222,7 @@ class SequentialPair(IndependentPair):
 
     def _prototypes(self, types):
         spec = self.network_spec()  # a malformed layout fails before Keras is imported
+        epochs = resolve_epochs(self.epochs, len(types), self.batch_size)
         import keras
 
         from skphotoz.baselines.scikeras_compat import CompatKerasClassifier, CompatKerasRegressor
@@ -233,15 +235,13 @@ class SequentialPair(IndependentPair):
             "model__spec": spec,
             "optimizer": "rmsprop",
             "optimizer__learning_rate": self.learning_rate,
-            "epochs": self.epochs,
+            "epochs": epochs,
             "batch_size": self.batch_size,
             # A class and its argument, not an instance: scikeras builds a
             # fresh callback for each fit, so a fitted network's parameters
             # hold no reference to its Keras model.
             "callbacks": [keras.callbacks.LearningRateScheduler],
-            "callbacks__schedule": _SigmoidDecay(
-                self.epochs, self.learning_rate, self.lr_decay_floor
-            ),
+            "callbacks__schedule": _SigmoidDecay(epochs, self.learning_rate, self.lr_decay_floor),
             "verbose": self.verbose,
             "predict__verbose": 0,
         }

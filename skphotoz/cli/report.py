@@ -31,6 +31,8 @@ from skphotoz.cli.options import (
 )
 
 _DEMO_NAME = "demo sample (SDSS ugriz + 2MASS JHKs, kcorrect test set)"
+# reporting.run.DEFAULT_PEERS, written out so that --help does not import the analysis.
+_DEFAULT_PEERS = "HGB pair,RF pair,separate networks"
 _NO_FILTERS = (
     "no --filters given, so the bands could not be matched to filter curves "
     "(e.g. --filters U=bessell_U,... or sdss_r0, cfht_megacam_rs_9601)."
@@ -124,6 +126,22 @@ def _check_sed_inputs(filters, templates):
     "runs (paper Fig. 8 used 1000; each run is one training).",
 )
 @click.option(
+    "--peers",
+    default=_DEFAULT_PEERS,
+    show_default=True,
+    help="Peers predicted on the same folds as the network and compared with it by paired "
+    "bootstrap differences, comma-separated: 'HGB pair', 'RF pair', 'separate networks' "
+    "(the paper's two sequential networks on the fast path), 'SequentialPair' (the same "
+    "through scikeras, ~30x slower); 'none' for no peers table.",
+)
+@click.option(
+    "--redshift-pdf",
+    type=click.Choice(["mixture", "bins"]),
+    default=None,
+    help="Give the network a redshift-PDF head and add the out-of-sample PDFs' PIT "
+    "histogram, interval coverage and PDF metrics (the folds train once more for them).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
@@ -159,6 +177,8 @@ def report(
     sed_offsets,
     r_band,
     weights,
+    peers,
+    redshift_pdf,
     output,
     overwrite,
 ):
@@ -181,11 +201,17 @@ def report(
     Contents: Fig. 1 + Table 1 (data), Tables 3, 5, 6 + ROC (classification
     at 0.5 and at Youden's threshold), z_phot vs z_spec for the network and
     the SED baseline, residuals with 99% bands, the residual table with
-    bootstrap errors, outlier counts and, with --weights N, the weight Q-Q
+    bootstrap errors, outlier counts, the peers (--peers) on the same folds
+    with their paired differences from the network, with --redshift-pdf the
+    PDFs' PIT histogram and coverage and, with --weights N, the weight Q-Q
     analysis. Open OUTPUT/report.html in a browser.
     """
-    from skphotoz.reporting.run import run_report
+    from skphotoz.reporting.run import resolve_peers, run_report
 
+    try:
+        peers = resolve_peers(peers)
+    except ValueError as exc:
+        raise click.UsageError(f"--peers: {exc}") from exc
     notes = []
     if demo and catalog is not None:
         raise click.UsageError("Give either a CATALOG (with --bands etc.) or --demo, not both.")
@@ -234,7 +260,9 @@ def report(
             protocol=protocol,
             base_units=units,
             impute=impute,
+            redshift_pdf=redshift_pdf,
             loo=loo,
+            peers=peers,
             n_folds=folds,
             sed_filters=sed_filters,
             templates=templates,

@@ -230,7 +230,10 @@ def _fold_replicas(estimator, settings, X, y, splits, seed, verbose):
     inputs = replica_inputs(estimator, frame, y, splits)
     inputs = Xv if inputs is frame else inputs
     weights = replica_weights(splits, len(Xv))
-    spec = final_estimator(estimator).network_spec(inputs)
+    final = final_estimator(estimator)
+    spec = final.network_spec(inputs)
+    # epochs="auto" as a clone fitted on a fold's training rows would resolve it.
+    settings = {**settings, "epochs": final.n_epochs(int(np.mean([len(t) for t, _ in splits])))}
     density = None
     if spec.redshift_pdf is not None:
         density = RedshiftDensity(

@@ -28,6 +28,7 @@ from skphotoz.nn.spec import (
     check_colours,
     colour_pairs,
     effective_redshift_loss_weight,
+    resolve_epochs,
 )
 from skphotoz.pdf import check_z_grid, default_z_grid, normalise_pdf, pdf_summary
 from skphotoz.validation import (
@@ -211,7 +212,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         "class_dropout": ["array-like"],
         "redshift_units": ["array-like"],
         "feed_class_probability": ["boolean"],
-        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "lr_decay_floor": [Interval(numbers.Real, 0, 1, closed="right")],
@@ -396,7 +397,15 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _compiles_epochs(self, n_rows):
         """Whether to compile each epoch with XLA: it costs a few seconds once and
         pays from about a thousand steps on (a 300-epoch fit of 200 galaxies)."""
-        return self.epochs * -(-n_rows // self.batch_size) >= 1000
+        return self.n_epochs(n_rows) * -(-n_rows // self.batch_size) >= 1000
+
+    def n_epochs(self, n_rows):
+        """Epochs a fit on ``n_rows`` galaxies trains (``epochs``, or its "auto" schedule).
+
+        See :func:`skphotoz.nn.spec.resolve_epochs`.
+        """
+        protocol = getattr(self, "protocol", "fixed")
+        return resolve_epochs(self.epochs, n_rows, self.batch_size, protocol)
 
     def _replica_training_settings(self):
         """Keyword arguments of :func:`skphotoz.nn.replica.train_replicas` (all but ``spec``)."""

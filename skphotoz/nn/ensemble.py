@@ -136,7 +136,7 @@ standardize, type_column, redshift_column, early_label, verbose
         class_dropout=(0.1, 0.1),
         redshift_units=(),
         feed_class_probability=True,
-        epochs=300,
+        epochs="auto",
         batch_size=64,
         learning_rate=1e-3,
         lr_decay_floor=0.1,
@@ -224,6 +224,7 @@ standardize, type_column, redshift_column, early_label, verbose
         settings = self._replica_training_settings()
         # Class weights are in ``weights`` already (computed on the whole sample).
         settings["class_weight"] = None
+        settings["epochs"] = self.n_epochs(len(X))
         if spec.redshift_pdf is not None:
             settings["pdf_range"] = self.pdf_range_ = replica_pdf_range(
                 redshift, counts * weights[:, None]

@@ -8,8 +8,10 @@ next to it too): Fig. 1 and Table 1 (the data), Tables 3, 5 and 6 (classificatio
 at 0.5 and at Youden's threshold) with the ROC figure (Fig. 5), z_phot vs
 z_spec for the network and the SED baseline (Fig. 6), the residuals with
 99% confidence and prediction bands (Fig. 7), the residual table (Table 7)
-with bootstrap errors, outlier counts and, when asked, the weight Q-Q
-analysis.
+with bootstrap errors, outlier counts, the peers predicted on the same folds
+with their paired differences from the network (:func:`paired_comparison`),
+the redshift PDFs' PIT histogram, interval coverage and metrics when the
+network has a PDF head and, when asked, the weight Q-Q analysis.
 """
 
 from __future__ import annotations
@@ -26,6 +28,21 @@ from skphotoz.metrics import OUTLIER_LIMIT, outlier_fraction, sigma_nmad
 
 _MODEL = "JointMorphZ"
 _SED = "SED templates"
+
+#: The figures of the peers table: key of
+#: :func:`skphotoz.model_selection.evaluation.evaluate_predictions` -> label.
+PEER_FIGURES = {
+    "accuracy_youden": "accuracy (p_J)",
+    "true_early_type_rate_youden": "true ET rate (p_J)",
+    "true_late_type_rate_youden": "true LT rate (p_J)",
+    "roc_auc": "ROC AUC",
+    "sigma_nmad": "sigma_NMAD",
+    "outlier_fraction": "outlier fraction",
+    "std_delta_z": "std(dz)",
+}
+
+#: Central-interval levels of the PDF coverage plot.
+COVERAGE_LEVELS = np.arange(1, 20) / 20
 
 
 # -------------------------------------------------------------------- tables
@@ -133,6 +150,114 @@ def _metric_summary(types, z_spec, predictions_by_model, n_bootstrap, random_sta
     return pd.DataFrame(columns, index=index)
 
 
+def paired_comparison(types, z_spec, predictions_by_system, n_bootstrap=1000, random_state=0):
+    """Each system's figures and each one's paired difference from the first, with errors.
+
+    Every figure is :func:`~skphotoz.model_selection.evaluation.evaluate_predictions`'
+    (accuracy and type rates at each system's own Youden threshold, found
+    again in each resample). All systems are evaluated on the same
+    ``n_bootstrap`` resamples of the galaxies, drawn as ``evaluate_predictions``
+    draws them, so the reference's errors equal that function's and a
+    difference's error is the spread of the difference itself: it cancels
+    the galaxies that are hard for every system.
+
+    Parameters
+    ----------
+    types : array-like of shape (n,)
+        True type labels (the sorted second is the late type).
+    z_spec : array-like of shape (n,)
+    predictions_by_system : mapping of name -> DataFrame with ``p_late`` and ``z_phot``
+        Out-of-sample predictions, row by row with ``types``; the first is
+        the reference (the network).
+    n_bootstrap : int, default=1000
+    random_state : int, default=0
+
+    Returns
+    -------
+    DataFrame indexed by (system, figure) with ``value``, ``error``,
+    ``difference`` (system - reference) and ``difference_error`` (NaN for
+    the reference). The figures are the keys of :data:`PEER_FIGURES`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skphotoz.reporting.html import paired_comparison
+    >>> net = pd.DataFrame({"p_late": [0.2, 0.9, 0.6, 0.4, 0.8, 0.7],
+    ...                     "z_phot": [0.15, 0.45, 0.8, 0.35, 0.72, 0.3]})
+    >>> peer = net.assign(z_phot=net["z_phot"] + 0.01)
+    >>> table = paired_comparison(["ET", "LT", "LT", "ET", "LT", "LT"],
+    ...                           [0.1, 0.5, 0.9, 0.3, 0.7, 0.2],
+    ...                           {"net": net, "peer": peer}, n_bootstrap=20)
+    >>> float(table.loc[("peer", "roc_auc"), "difference"])
+    0.0
+    """
+    from sklearn import config_context
+    from sklearn.utils import check_random_state
+
+    from skphotoz.model_selection.evaluation import evaluate_predictions
+
+    keys = list(PEER_FIGURES)
+    frames = {
+        name: pd.DataFrame(
+            {
+                "type": np.asarray(types),
+                "z_spec": np.asarray(z_spec, dtype=float),
+                "p_late": np.asarray(pred["p_late"], dtype=float),
+                "z_phot": np.asarray(pred["z_phot"], dtype=float),
+            }
+        )
+        for name, pred in predictions_by_system.items()
+    }
+
+    def figures(frame):
+        return evaluate_predictions(frame, n_bootstrap=0).metrics.loc[keys, "value"].to_numpy()
+
+    values = {name: figures(frame) for name, frame in frames.items()}
+    n = len(np.asarray(types))
+    draws = {name: np.empty((n_bootstrap, len(keys))) for name in frames}
+    rng = check_random_state(random_state)
+    # The full-sample calls above checked the inputs; as in evaluate_predictions,
+    # sklearn's per-call validation would otherwise dominate the resampling.
+    with config_context(skip_parameter_validation=True, assume_finite=True):
+        for b in range(n_bootstrap):
+            idx = rng.randint(n, size=n)  # evaluate_predictions' resamples, in its order
+            for name, frame in frames.items():
+                draws[name][b] = figures(frame.iloc[idx])
+
+    def spread(d):
+        # A resample without an early type has no AUC or p_J: left out, as NaN.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.nanstd(d, axis=0, ddof=1) if len(d) > 1 else np.full(len(keys), np.nan)
+
+    reference = next(iter(frames))
+    parts = []
+    for name in frames:
+        part = pd.DataFrame(
+            {"value": values[name], "error": spread(draws[name])},
+            index=pd.MultiIndex.from_product([[name], keys], names=["system", "figure"]),
+        )
+        if name == reference:
+            part["difference"] = part["difference_error"] = np.nan
+        else:
+            part["difference"] = values[name] - values[reference]
+            part["difference_error"] = spread(draws[name] - draws[reference])
+        parts.append(part)
+    return pd.concat(parts)
+
+
+def _peer_table(comparison):
+    """The paired comparison as the page shows it: a row per figure, value and difference cells."""
+    columns = {}
+    systems = list(dict.fromkeys(comparison.index.get_level_values("system")))
+    for k, name in enumerate(systems):
+        part = comparison.loc[name]
+        columns[name] = [f"{v:.4f} ± {e:.4f}" for v, e in part[["value", "error"]].to_numpy()]
+        if k:
+            pairs = part[["difference", "difference_error"]].to_numpy()
+            columns[f"{name} − {systems[0]}"] = [f"{d:+.4f} ± {e:.4f}" for d, e in pairs]
+    return pd.DataFrame(columns, index=[PEER_FIGURES[key] for key in part.index])
+
+
 # -------------------------------------------------------------------- report
 def _image(path):
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
@@ -151,6 +276,34 @@ def _save(fig, path):
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def _pdf_section(z_spec, z_grid, pdf, output_dir):
+    """PIT histogram, coverage plot and PDF metrics of out-of-sample PDFs, as HTML."""
+    from skphotoz.metrics import pdf_metrics, pit, pit_cvm, pit_ks
+    from skphotoz.reporting import plots as plotting
+
+    pit_values = pit(z_spec, z_grid, pdf)
+    fig_pit = _save(plotting.plot_pit_histogram(pit_values), output_dir / "pdf_pit_histogram.png")
+    fig_cov = _save(
+        plotting.plot_interval_coverage(z_spec, z_grid, pdf, levels=COVERAGE_LEVELS),
+        output_dir / "pdf_coverage.png",
+    )
+    metrics = pd.Series(pdf_metrics(z_spec, z_grid, pdf), name=_MODEL).to_frame()
+    metrics.to_csv(output_dir / "pdf_metrics.csv")
+    return (
+        _image(fig_pit)
+        + "<p>PIT: each galaxy's out-of-sample CDF at its z_spec. Calibrated PDFs give a flat "
+        "histogram at 1 (dashed); a peak in the middle means PDFs too wide, a U shape too "
+        f"narrow. Against U(0, 1): Kolmogorov-Smirnov {pit_ks(pit_values):.4f}, "
+        f"Cramér-von Mises {pit_cvm(pit_values):.4f}.</p>"
+        + _image(fig_cov)
+        + "<p>Fraction of spectroscopic redshifts inside each PDF's central interval against "
+        f"the interval's level ({COVERAGE_LEVELS[0]:g} to {COVERAGE_LEVELS[-1]:g}): calibrated "
+        "PDFs lie on the diagonal, too wide ones above it, too narrow ones below.</p>"
+        + "<h3>PDF metrics</h3>"
+        + _table(metrics, 4)
+    )
 
 
 def guess_r_band(columns):
@@ -180,6 +333,9 @@ def write_report(
     r_band=None,
     sed_predictions=None,
     sed_note=None,
+    peer_predictions=None,
+    peer_notes=(),
+    pdf_predictions=None,
     weight_analysis=None,
     weight_note=None,
     title="skphotoz report",
@@ -206,6 +362,18 @@ def write_report(
         :func:`guess_r_band`, else the middle band, with a note).
     sed_predictions : DataFrame with ``p_late`` and ``z_phot``, optional
         SED template-fitting baseline; ``sed_note`` says why it is absent.
+    peer_predictions : mapping of name -> DataFrame with ``p_late`` and ``z_phot``, optional
+        Peers predicted out of sample on the same folds as ``predictions``;
+        compared with the network in a table of paired differences
+        (:func:`paired_comparison`, ``peers.csv``). None leaves the section
+        out.
+    peer_notes : sequence of str
+        Lines under the peers table (what each peer is, which were left out).
+    pdf_predictions : (z_grid, pdf), optional
+        The network's out-of-sample redshift PDFs, row by row with ``y``
+        (:func:`skphotoz.model_selection.cross_val_predict_pdf`): adds the
+        PIT histogram, the interval coverage and
+        :func:`skphotoz.metrics.pdf_metrics` (``pdf_metrics.csv``).
     weight_analysis : object, optional
         Result of :func:`skphotoz.model_selection.weight_analysis.bootstrap_weight_analysis`,
         drawn with :func:`skphotoz.reporting.plots.plot_weight_qq`; ``weight_note``
@@ -322,6 +490,37 @@ def write_report(
     )
     summary.to_csv(output_dir / "metrics.csv")
     sections.append(("All metrics (value ± bootstrap error)", _table(summary, 4)))
+
+    # The peers on the same folds, by paired bootstrap differences
+    if peer_predictions is not None:
+        body = ""
+        if peer_predictions:
+            comparison = paired_comparison(
+                types,
+                z_spec,
+                {model_name: predictions, **peer_predictions},
+                n_bootstrap=n_bootstrap,
+                random_state=random_state,
+            )
+            comparison.to_csv(output_dir / "peers.csv")
+            body += (
+                f"<p>Every system predicted each galaxy out of sample on the same folds as "
+                f"{model_name}. A difference is peer − {model_name} on the same "
+                f"{n_bootstrap} bootstrap resamples of the galaxies, and its ± the spread of "
+                "that difference, so it is smaller than either system's error when both err on "
+                "the same galaxies. Accuracy and type rates at each system's own Youden "
+                "threshold p_J, found again in each resample. Lower sigma_NMAD, outlier "
+                "fraction and std(dz) are better; higher is better for the rest.</p>"
+                + _table(_peer_table(comparison))
+            )
+        body += "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in peer_notes) + "</ul>"
+        sections.append(("Peers on the same folds (paired differences)", body))
+
+    # Redshift PDFs: calibration (PIT, coverage) and their metrics
+    if pdf_predictions is not None:
+        sections.append(
+            ("Redshift PDFs (PIT, coverage)", _pdf_section(z_spec, *pdf_predictions, output_dir))
+        )
 
     # Weight Q-Q analysis (optional)
     if weight_analysis is not None:

@@ -23,7 +23,7 @@ if matplotlib.get_backend().lower() not in {"agg", "pdf", "svg", "ps", "cairo"}:
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from skphotoz.metrics import OUTLIER_LIMIT  # noqa: E402
+from skphotoz.metrics import OUTLIER_LIMIT, interval_coverage, pit_histogram  # noqa: E402
 
 
 def _figure(ax, figsize=(5.5, 5.0)):
@@ -375,4 +375,76 @@ def plot_weight_qq(analysis, path=None, ax=None):
     ax.plot(grid, grid, "--", color="red", lw=1, label="standard normal")
     ax.set(xlabel="theoretical quantiles", ylabel="standardised weight")
     ax.legend(loc="upper left", fontsize=8)
+    return _finish(fig, path)
+
+
+def plot_pit_histogram(pit_values, bins=20, ax=None, path=None):
+    """Histogram of PIT values as a density, with the flat line of calibrated PDFs.
+
+    Parameters
+    ----------
+    pit_values : array-like of shape (n,)
+        :func:`skphotoz.metrics.pit` of out-of-sample PDFs.
+    bins : int, default=20
+    ax : matplotlib Axes, optional
+    path : str or path-like, optional
+        Save the figure there.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from skphotoz.reporting.plots import plot_pit_histogram
+    >>> fig = plot_pit_histogram([0.1, 0.4, 0.5, 0.8, 0.9], bins=5)
+    """
+    density, edges = pit_histogram(pit_values, bins=bins)
+    fig, ax = _figure(ax, figsize=(5.5, 3.5))
+    # All NaN when a PDF had no mass: an empty panel, not a misleading one.
+    ax.stairs(np.nan_to_num(density), edges, fill=True, color="gray", alpha=0.7, label="PIT")
+    ax.axhline(1, ls="--", color="tab:red", lw=1, label="calibrated")
+    ax.set(xlim=(0, 1), xlabel="PIT = CDF(z_spec)", ylabel="density")
+    ax.legend(fontsize=8, loc="best")
+    return _finish(fig, path)
+
+
+def plot_interval_coverage(z_spec, z_grid, pdf, levels=None, ax=None, path=None):
+    """Fraction of z_spec inside each PDF's central interval against its nominal level.
+
+    Parameters
+    ----------
+    z_spec : array-like of shape (n,)
+    z_grid : array-like of shape (n_grid,)
+    pdf : array-like of shape (n, n_grid)
+    levels : array-like of float in (0, 1), optional
+        The nominal levels; 0.05 to 0.95 in steps of 0.05 by default.
+    ax : matplotlib Axes, optional
+    path : str or path-like, optional
+        Save the figure there.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from skphotoz.reporting.plots import plot_interval_coverage
+    >>> fig = plot_interval_coverage([0.5, 1.0], [0.0, 1.0, 2.0], [[1.0, 1.0, 1.0]] * 2)
+    """
+    if levels is None:
+        levels = np.arange(1, 20) / 20
+    levels = np.asarray(levels, dtype=float)
+    coverage = [interval_coverage(z_spec, z_grid, pdf, level=level) for level in levels]
+    fig, ax = _figure(ax, figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], ":", color="black", lw=1, label="calibrated")
+    ax.plot(levels, coverage, "o-", color="tab:blue", ms=4, label="out-of-sample PDFs")
+    ax.set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="nominal level of the central interval",
+        ylabel="fraction of z_spec inside",
+        aspect="equal",
+    )
+    ax.legend(fontsize=8, loc="upper left")
     return _finish(fig, path)

@@ -1,9 +1,11 @@
 """Run the paper's whole analysis on a labelled sample and write the HTML report.
 
 :func:`run_report` is what ``skphotoz report`` does once its options are read:
-out-of-sample network predictions (:func:`out_of_sample_predictions`), the SED
-template baseline (:func:`sed_baseline_predictions`), the weight Q-Q analysis
-when asked (:func:`report_weight_analysis`), and the page itself
+out-of-sample network predictions (:func:`out_of_sample_predictions`), the
+peers on the same folds (:func:`peer_estimators`), the network's out-of-sample
+redshift PDFs when it has a PDF head, the SED template baseline
+(:func:`sed_baseline_predictions`), the weight Q-Q analysis when asked
+(:func:`report_weight_analysis`), and the page itself
 (:func:`skphotoz.reporting.html.write_report`).
 """
 
@@ -11,19 +13,146 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from skphotoz.reporting.html import write_report
+from skphotoz.validation import final_estimator
+
+#: What each peer of :func:`peer_estimators` is, as the report describes it.
+PEERS = {
+    "HGB pair": "GradientBoostingPair, a HistGradientBoosting classifier and regressor on "
+    "magnitudes and adjacent colours, missing bands left as NaN.",
+    "RF pair": "IndependentPair, a random-forest classifier and regressor (behind "
+    "SimpleImputer(add_indicator=True) when the sample has missing bands).",
+    "separate networks": "JointMorphZ(shared_base=False, feed_class_probability=False) with "
+    "the report's network settings: two sequential networks of the network's size (de Diego "
+    "et al. 2020) trained side by side as one model, on the network's own (fast) path. It is "
+    "the model of skphotoz.baselines.SequentialPair (scikeras), which is too slow for "
+    "leave-one-out.",
+    "SequentialPair": "SequentialPair, the same two sequential networks trained through "
+    "scikeras, one fit per fold (about 30 times slower; behind SimpleImputer(add_indicator="
+    "True) when the sample has missing bands).",
+}
+
+#: The peers :func:`run_report` compares by default; SequentialPair is opt-in.
+DEFAULT_PEERS = ("HGB pair", "RF pair", "separate networks")
+
+# SequentialPair's layout and schedule, taken from the report's network.
+_SEQUENTIAL_PARAMETERS = (
+    "base_units",
+    "base_dropout",
+    "class_units",
+    "class_dropout",
+    "redshift_units",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "lr_decay_floor",
+)
+
+
+def resolve_peers(peers):
+    """Peer names (any case, a list or one comma-separated string) as keys of :data:`PEERS`.
+
+    None, an empty list and ``"none"`` mean no peer.
+
+    Examples
+    --------
+    >>> from skphotoz.reporting.run import resolve_peers
+    >>> resolve_peers("hgb pair, Separate networks")
+    ('HGB pair', 'separate networks')
+    >>> resolve_peers("none")
+    ()
+    """
+    if peers is None:
+        return ()
+    if isinstance(peers, str):
+        peers = peers.split(",")
+    names = [str(name).strip() for name in peers if str(name).strip()]
+    if [name.lower() for name in names] == ["none"]:
+        return ()
+    known = {name.lower(): name for name in PEERS}
+    unknown = [name for name in names if name.lower() not in known]
+    if unknown:
+        raise ValueError(f"Unknown peer(s) {unknown}; choose from {list(PEERS)} or 'none'.")
+    return tuple(dict.fromkeys(known[name.lower()] for name in names))
+
+
+def peer_estimators(peers, estimator, *, gappy=False, random_state=0):
+    """The unfitted peers, by name, built to match the report's network.
+
+    Parameters
+    ----------
+    peers : sequence of str
+        Keys of :data:`PEERS` (see :func:`resolve_peers`).
+    estimator : JointMorphZ or Pipeline ending in one
+        The report's cross-validated network: "separate networks" is a clone
+        of it (imputer included) with ``shared_base=False``,
+        ``feed_class_probability=False`` and no PDF head; SequentialPair
+        takes its layout and schedule.
+    gappy : bool, default=False
+        The sample has missing bands: the peers that refuse NaN (RF pair,
+        SequentialPair) get a ``SimpleImputer(add_indicator=True)`` in front.
+    random_state : int, default=0
+
+    Returns
+    -------
+    dict
+        name -> estimator, in the order of ``peers``.
+    """
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    from skphotoz.baselines import GradientBoostingPair, IndependentPair, SequentialPair
+
+    def filled(model):
+        return make_pipeline(SimpleImputer(add_indicator=True), model) if gappy else model
+
+    network = final_estimator(estimator)
+    built = {}
+    for name in resolve_peers(peers):
+        if name == "HGB pair":
+            built[name] = GradientBoostingPair(random_state=random_state)
+        elif name == "RF pair":
+            built[name] = filled(IndependentPair(random_state=random_state))
+        elif name == "separate networks":
+            separate = clone(estimator)
+            final_estimator(separate).set_params(
+                shared_base=False, feed_class_probability=False, redshift_pdf=None
+            )
+            built[name] = separate
+        else:  # SequentialPair
+            layout = {key: network.get_params()[key] for key in _SEQUENTIAL_PARAMETERS}
+            built[name] = filled(SequentialPair(**layout, random_state=random_state))
+    return built
+
+
+def report_splits(X, y, *, loo=False, n_folds=5, random_state=0):
+    """The report's folds as a list of (train, test): leave-one-out or stratified k-fold.
+
+    Drawn once, so that the network, every peer and the PDFs are predicted
+    on the very same folds whatever ``random_state`` is.
+    """
+    from sklearn.model_selection import LeaveOneOut
+
+    from skphotoz.model_selection import StratifiedTypeKFold
+
+    if loo:
+        splitter = LeaveOneOut()
+    else:
+        splitter = StratifiedTypeKFold(n_folds, shuffle=True, random_state=random_state)
+    return list(splitter.split(X, y))
 
 
 def out_of_sample_predictions(
-    estimator, X, y, *, loo=False, n_folds=5, n_bootstrap=1000, random_state=0, verbose=0
+    estimator, X, y, *, loo=False, n_folds=5, cv=None, random_state=0, verbose=0
 ):
     """Out-of-sample P(LT) and z_phot for every galaxy, for the report.
 
-    ``loo=True`` runs leave-one-out (the paper's protocol) through
-    :func:`skphotoz.model_selection.evaluation.loo_evaluation`; otherwise
-    :func:`skphotoz.model_selection.cross_val_predict_joint` with
-    ``n_folds`` stratified folds.
+    Through :func:`skphotoz.model_selection.cross_val_predict_joint`, on
+    ``cv`` when given, else on the folds of :func:`report_splits`
+    (leave-one-out with ``loo=True``, the paper's protocol, or ``n_folds``
+    stratified folds).
 
     Returns
     -------
@@ -31,17 +160,8 @@ def out_of_sample_predictions(
     """
     from skphotoz import model_selection
 
-    if loo:
-        result = model_selection.loo_evaluation(
-            estimator,
-            X,
-            y,
-            n_bootstrap=n_bootstrap,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        return result.predictions[["p_late", "z_phot"]].reset_index(drop=True)
-    cv = model_selection.StratifiedTypeKFold(n_folds, shuffle=True, random_state=random_state)
+    if cv is None:
+        cv = report_splits(X, y, loo=loo, n_folds=n_folds, random_state=random_state)
     pred = model_selection.cross_val_predict_joint(
         estimator, X, y, cv=cv, random_state=random_state, verbose=verbose
     )
@@ -114,8 +234,10 @@ def run_report(
     protocol=None,
     base_units=None,
     impute=False,
+    redshift_pdf=None,
     loo=False,
     n_folds=5,
+    peers=DEFAULT_PEERS,
     sed_filters=None,
     templates="bpz",
     sed_offsets=None,
@@ -132,11 +254,12 @@ def run_report(
     """The paper's whole analysis of a labelled sample, written as ``report.html``.
 
     Builds the network with :func:`skphotoz.nn.factory.make_model`, predicts
-    every galaxy out of sample (k-fold or leave-one-out), fits the SED
-    template baseline when filters are given, runs the weight Q-Q analysis
-    when asked and writes the report with
-    :func:`skphotoz.reporting.html.write_report`. A failing template fit is
-    reported on the page, not raised.
+    every galaxy out of sample (k-fold or leave-one-out), predicts them
+    again with each peer on the same folds, adds the network's out-of-sample
+    redshift PDFs when it has a PDF head, fits the SED template baseline
+    when filters are given, runs the weight Q-Q analysis when asked and
+    writes the report with :func:`skphotoz.reporting.html.write_report`. A
+    failing template fit is reported on the page, not raised.
 
     Parameters
     ----------
@@ -149,10 +272,20 @@ def run_report(
     epochs, protocol, base_units, impute
         The network, as in :func:`~skphotoz.nn.factory.make_model` (None: the
         estimator's default).
+    redshift_pdf : {None, "mixture", "bins"}, default=None
+        Give the network a redshift-PDF head (as
+        :func:`~skphotoz.nn.factory.make_model`) and report its out-of-sample PDFs
+        (:func:`skphotoz.model_selection.cross_val_predict_pdf`, which trains
+        the folds once more): PIT histogram, interval coverage and
+        :func:`skphotoz.metrics.pdf_metrics`.
     loo : bool, default=False
         Leave-one-out predictions (the paper's; one training per galaxy);
         otherwise ``n_folds`` stratified folds.
     n_folds : int, default=5
+    peers : sequence of str or None, default=DEFAULT_PEERS
+        Peers predicted on the same folds and compared with the network by
+        paired bootstrap differences (keys of :data:`PEERS`, see
+        :func:`peer_estimators`); None or ``()`` leaves the table out.
     sed_filters : list of str, optional
         sedpy filter names, one per column of ``X``. Without them the SED
         baseline is skipped, with ``sed_note`` (or a default) as the reason.
@@ -186,15 +319,18 @@ def run_report(
     Raises
     ------
     ValueError
-        When a galaxy gets no out-of-sample prediction (fewer observed bands
-        than the network's ``min_observed_bands``): it could not be scored.
+        When a galaxy gets no out-of-sample prediction from the network
+        (fewer observed bands than its ``min_observed_bands``): it could not
+        be scored. An unknown peer name.
     """
     from skphotoz.nn.factory import make_model
 
+    peers = resolve_peers(peers)
     network_settings = {
         "epochs": epochs,
         "protocol": protocol,
         "base_units": base_units,
+        "redshift_pdf": redshift_pdf,
         "random_state": random_state,
     }
     # The bare network: its settings go into the notes and the weight analysis
@@ -203,9 +339,10 @@ def run_report(
     estimator = make_model(**network_settings, impute=True) if impute else network
     params = network.get_params()
     how = "leave-one-out" if loo else f"{n_folds}-fold cross-validation"
+    head = f", redshift-PDF head {redshift_pdf}" if redshift_pdf else ""
     notes = [
         f"Sample: {sample}. Network: JointMorphZ, {params['epochs']} epochs, protocol "
-        f"{params['protocol']}, base units {','.join(map(str, params['base_units']))}; "
+        f"{params['protocol']}, base units {','.join(map(str, params['base_units']))}{head}; "
         f"predictions from {how}.",
         *notes,
     ]
@@ -215,15 +352,9 @@ def run_report(
         notes.append(f"Galaxies with missing bands: {gappy}, {how_gaps}.")
     if verbose:
         print(f"Out-of-sample predictions ({how}) ...")
+    splits = report_splits(X, y, loo=loo, n_folds=n_folds, random_state=random_state)
     predictions = out_of_sample_predictions(
-        estimator,
-        X,
-        y,
-        loo=loo,
-        n_folds=n_folds,
-        n_bootstrap=n_bootstrap,
-        random_state=random_state,
-        verbose=verbose,
+        estimator, X, y, cv=splits, random_state=random_state, verbose=verbose
     )
     unscored = int(predictions[["p_late", "z_phot"]].isna().any(axis=1).sum())
     if unscored:
@@ -231,6 +362,30 @@ def run_report(
             f"{unscored} galaxies got no out-of-sample prediction (too few observed bands, "
             "see JointMorphZ's min_observed_bands); leave them out of X and y, or impute."
         )
+    pdf_predictions = None
+    if redshift_pdf is not None:
+        from skphotoz.model_selection import cross_val_predict_pdf
+
+        if verbose:
+            print(f"Out-of-sample redshift PDFs ({how}) ...")
+        pdf_predictions = cross_val_predict_pdf(
+            estimator, X, y, cv=splits, z_grid=None, random_state=random_state, verbose=verbose
+        )
+    peer_predictions, peer_notes = {}, []
+    for name, peer in peer_estimators(
+        peers, estimator, gappy=bool(gappy), random_state=random_state
+    ).items():
+        if verbose:
+            print(f"Peer {name}: out-of-sample predictions on the same folds ...")
+        pred = out_of_sample_predictions(
+            peer, X, y, cv=splits, random_state=random_state, verbose=verbose
+        )
+        missed = int(pred[["p_late", "z_phot"]].isna().any(axis=1).sum())
+        if missed:  # a paired comparison needs every galaxy
+            peer_notes.append(f"{name}: left out, {missed} galaxies got no prediction.")
+            continue
+        peer_predictions[name] = pred
+        peer_notes.append(f"{name}: {PEERS[name]}")
     sed = None
     if sed_filters is None:
         sed_note = sed_note or "no filters given, so the bands have no filter curves."
@@ -267,6 +422,9 @@ def run_report(
         r_band=r_band,
         sed_predictions=sed,
         sed_note=sed_note,
+        peer_predictions=peer_predictions if peers else None,
+        peer_notes=peer_notes,
+        pdf_predictions=pdf_predictions,
         weight_analysis=analysis,
         weight_note=weight_note,
         notes=notes,
