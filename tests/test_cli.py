@@ -256,6 +256,9 @@ def test_report_on_a_catalog(tmp_path, cnoc2_like):
         SDSS,
         "--r-band",
         "UBVRI_2",
+        # One quick peer: the default peers' table is tested in test_report_peers_pdf.py.
+        "--peers",
+        "RF pair",
         "-o",
         out,
     )
@@ -280,6 +283,8 @@ def test_report_on_a_catalog(tmp_path, cnoc2_like):
         "2",
         "--n-bootstrap",
         "20",
+        "--peers",
+        "none",
         "--overwrite",
         "-o",
         out,
@@ -317,6 +322,8 @@ def test_report_on_the_demo_with_weights(tmp_path):
         "20",
         "--weights",
         "3",
+        "--peers",
+        "none",
         "-o",
         out,
     )
