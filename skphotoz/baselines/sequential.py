@@ -36,8 +36,9 @@ _JOINT_DEFAULTS = {
     name: parameter.default for name, parameter in inspect.signature(JointMorphZ).parameters.items()
 }
 
-#: The layout and protocol parameters, validated by JointMorphZ's rules.
-_NETWORK_PARAMETERS = (
+#: The layout and protocol parameters, validated by JointMorphZ's rules (and
+#: taken from a JointMorphZ when the report builds the pair beside it).
+NETWORK_PARAMETERS = (
     "base_units",
     "base_dropout",
     "class_units",
@@ -168,7 +169,7 @@ class SequentialPair(IndependentPair):
             for name, rule in IndependentPair._parameter_constraints.items()
             if name not in ("classifier", "regressor")  # the two networks are built here
         },
-        **{name: JointMorphZ._parameter_constraints[name] for name in _NETWORK_PARAMETERS},
+        **{name: JointMorphZ._parameter_constraints[name] for name in NETWORK_PARAMETERS},
     }
 
     def __init__(

@@ -37,18 +37,6 @@ PEERS = {
 #: The peers :func:`run_report` compares by default; SequentialPair is opt-in.
 DEFAULT_PEERS = ("HGB pair", "RF pair", "separate networks")
 
-# SequentialPair's layout and schedule, taken from the report's network.
-_SEQUENTIAL_PARAMETERS = (
-    "base_units",
-    "base_dropout",
-    "class_units",
-    "class_dropout",
-    "redshift_units",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "lr_decay_floor",
-)
 
 
 def resolve_peers(peers):
@@ -104,6 +92,7 @@ def peer_estimators(peers, estimator, *, gappy=False, random_state=0):
     from sklearn.pipeline import make_pipeline
 
     from skphotoz.baselines import GradientBoostingPair, IndependentPair, SequentialPair
+    from skphotoz.baselines.sequential import NETWORK_PARAMETERS
 
     def filled(model):
         return make_pipeline(SimpleImputer(add_indicator=True), model) if gappy else model
@@ -122,7 +111,9 @@ def peer_estimators(peers, estimator, *, gappy=False, random_state=0):
             )
             built[name] = separate
         else:  # SequentialPair
-            layout = {key: network.get_params()[key] for key in _SEQUENTIAL_PARAMETERS}
+            layout = {
+                key: network.get_params()[key] for key in NETWORK_PARAMETERS if key != "verbose"
+            }
             built[name] = filled(SequentialPair(**layout, random_state=random_state))
     return built
 
