@@ -61,8 +61,8 @@ from sklearn.base import (
 )
 from sklearn.metrics import roc_curve
 from sklearn.utils import check_random_state
-from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from skphotoz.model_selection.out_of_fold import fold_predictions
@@ -299,9 +299,15 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     thresholder_ : YoudenThreshold
         Fitted on the out-of-fold scores (J, rates and ROC arrays).
     oof_p_late_ : ndarray of shape (n_samples,)
-        Out-of-fold P(LT), e.g. for :func:`classification_report`.
+        Out-of-fold P(LT), e.g. for :func:`classification_report`; NaN for a
+        galaxy the model gives no score (too few observed bands).
+    n_unscored_ : int
+        Those galaxies: the threshold is learnt on the others.
     classes_ : ndarray of shape (2,)
         The refitted estimator's; ``classes_[1]`` is the late type.
+    z_grid_ : ndarray of shape (n_grid,)
+        The refitted estimator's, when it has one (a PDF head): with it,
+        ``predict_pdf`` gives the estimator's p(z).
     n_features_in_ : int
     feature_names_in_ : ndarray, when the estimator exposes it
 
@@ -379,19 +385,28 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             random_state=None,
             verbose=0,
         )
+        covered = np.zeros(len(types), dtype=bool)
         for (_, test), (p_late, _) in zip(splits, outputs, strict=True):
             oof[test] = p_late
-        if np.isnan(oof).any():
+            covered[test] = True
+        if not covered.all():
             raise ValueError(
-                f"The CV splitter left {int(np.isnan(oof).sum())} galaxies without an "
-                "out-of-fold score; use a splitter whose test folds cover every galaxy."
+                f"The CV splitter left {int((~covered).sum())} galaxies out of every test "
+                "fold; use a splitter whose test folds cover every galaxy."
             )
         self.oof_p_late_ = oof
+        # A galaxy the model gives no score (fewer observed bands than it
+        # stands behind) would get none after the refit either: the threshold
+        # is learnt on the galaxies that are scored.
+        scored = ~np.isnan(oof)
+        self.n_unscored_ = int((~scored).sum())
         self.estimator_ = clone(self.estimator).fit(X, y)
         self.classes_ = self.estimator_.classes_
         # The labels mean what they mean to the estimator, whose P(LT) is
         # thresholded: its classes_[0] is the early type.
-        self.thresholder_ = YoudenThreshold(early_label=self.classes_[0]).fit(oof, types)
+        self.thresholder_ = YoudenThreshold(early_label=self.classes_[0]).fit(
+            oof[scored], np.asarray(types)[scored]
+        )
         self.threshold_ = self.thresholder_.threshold_
         for name in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, name):
@@ -421,10 +436,14 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "YoudenThresholdCV needs an estimator whose predict gives a joint (n, 2) "
                 f"[type, z] array; got shape {pred.shape}."
             )
-        labels = self.thresholder_.transform(self.estimator_.predict_proba(X))
+        proba = np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
+        # A galaxy the estimator gives no score (too few observed bands)
+        # keeps the estimator's own "no type" (None or NaN): not thresholded.
+        scored = np.isfinite(proba).all(axis=1)
+        labels = self.thresholder_.transform(proba[scored])
         if pred.dtype.kind not in "O" and labels.dtype.kind in "USO":
             pred = pred.astype(object)
-        pred[:, 0] = labels
+        pred[scored, 0] = labels
         return pred
 
     @available_if(_estimator_has("predict_redshift"))
@@ -432,6 +451,36 @@ class YoudenThresholdCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """Photometric redshifts of the refitted estimator."""
         check_is_fitted(self)
         return self.estimator_.predict_redshift(X)
+
+    @available_if(_estimator_has("predict_pdf"))
+    def predict_pdf(self, X, z_grid=None):
+        """p(z) of the refitted estimator (the type threshold does not change it).
+
+        Available when the estimator has ``predict_pdf``, e.g.
+        :class:`skphotoz.JointMorphZ` (which needs ``redshift_pdf`` at fit).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_bands)
+        z_grid : array-like of shape (n_grid,), optional
+            Default: the estimator's ``z_grid_``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_grid)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_pdf(X, z_grid=z_grid)
+
+    @property
+    def z_grid_(self):
+        """The refitted estimator's default redshift grid of :meth:`predict_pdf`.
+
+        Present only when the fitted estimator has one (``hasattr`` is False
+        before ``fit`` and for an estimator without a PDF head).
+        """
+        check_is_fitted(self)  # NotFittedError is an AttributeError
+        return self.estimator_.z_grid_
 
     def score(self, X, y):
         """The wrapped estimator's score (the joint total loss is threshold-free)."""

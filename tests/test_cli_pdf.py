@@ -6,7 +6,7 @@ import pytest
 from astropy.table import Table
 
 from skphotoz.catalogs import load_model, read_catalog
-from skphotoz.cli.predict import PDF_QUANTILE_LEVELS, pdf_columns
+from skphotoz.catalogs.predict import PDF_QUANTILE_LEVELS, pdf_columns
 
 from .conftest import make_joint_sample
 from .test_cli import LABELS, NET, run
@@ -47,6 +47,18 @@ def _value_columns(frame, prefix):
     return [c for c in frame.columns if c.startswith(prefix)]
 
 
+def _predict_quantiles(model, catalog, folder, suffix):
+    """``predict --pdf`` in chunks of 30 with the ID column: (predictions, quantile file)."""
+    out, pdf = folder / f"pred{suffix}", folder / f"pdf{suffix}"
+    result = run(
+        "predict", model, catalog, "-o", out, "--pdf", pdf, "--pdf-id-col", "ID",
+        "--chunk-size", "30", "--no-progress",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {pdf}: p(z) of 78 of 80 rows as quantiles" in result.output
+    return read_catalog(out), read_catalog(pdf)
+
+
 def test_fit_redshift_pdf_round_trips_through_the_model_file(pdf_model, catalog):
     estimator = load_model(pdf_model)["estimator"]
     assert estimator.redshift_pdf == "mixture"
@@ -60,14 +72,7 @@ def test_fit_redshift_pdf_round_trips_through_the_model_file(pdf_model, catalog)
 
 @pytest.mark.parametrize("suffix", [".parquet", ".fits"])
 def test_predict_pdf_quantiles(tmp_path, pdf_model, catalog, suffix):
-    out, pdf = tmp_path / f"pred{suffix}", tmp_path / f"pdf{suffix}"
-    result = run(
-        "predict", pdf_model, catalog, "-o", out, "--pdf", pdf, "--pdf-id-col", "ID",
-        "--chunk-size", "30", "--no-progress",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert f"Wrote {pdf}: p(z) of 78 of 80 rows as quantiles" in result.output
-    pred, quantiles = read_catalog(out), read_catalog(pdf)
+    pred, quantiles = _predict_quantiles(pdf_model, catalog, tmp_path, suffix)
     columns = _value_columns(quantiles, "z_q")
     assert list(quantiles.columns) == ["ID", "catalog_row", *columns]
     assert columns == pdf_columns("quantiles") and len(columns) == 13
@@ -144,11 +149,36 @@ def test_pdf_options_are_checked_before_any_work(tmp_path, pdf_model, catalog):
     no_id = run("predict", pdf_model, catalog, "-o", out, "--pdf", pdf, "--pdf-id-col", "OBJ")
     assert no_id.exit_code == 1 and "has no column(s) ['OBJ']" in no_id.output
     assert not out.exists() and not pdf.exists()
-    youden = run(
-        "fit", catalog, "--bands", "UBVRI", *LABELS, *NET, "--redshift-pdf", "bins",
-        "--threshold", "youden", "-o", tmp_path / "y.skz",
+
+
+def test_youden_thresholded_model_writes_pdfs(tmp_path, catalog):
+    """YoudenThresholdCV passes predict_pdf through, so --threshold youden keeps the PDF."""
+    # Row 31 has one observed band: the inner CV gives it no score, and the
+    # threshold is learnt on the galaxies that are scored.
+    model = tmp_path / "youden.skz"
+    fitted = run(
+        "fit", catalog, "--bands", "UBVRI", *LABELS, "--epochs", "1", "--base-units", "8",
+        "--threshold", "youden", "--redshift-pdf", "mixture", "-o", model,
     )  # fmt: skip
-    assert youden.exit_code == 2 and "numeric --threshold" in youden.output
+    assert fitted.exit_code == 0, fitted.output
+    estimator = load_model(model)["estimator"]
+    assert type(estimator).__name__ == "YoudenThresholdCV"
+    pred, quantiles = _predict_quantiles(model, catalog, tmp_path, ".ecsv")
+    assert quantiles["ID"].tolist() == pred["ID"].tolist()
+    values = quantiles[pdf_columns("quantiles")].to_numpy()
+    assert np.isnan(values[NO_PDF]).all()  # ECSV keeps NaN rows NaN
+    assert np.isfinite(np.delete(values, NO_PDF, axis=0)).all()
+    X = read_catalog(catalog)[[f"UBVRI_{j}" for j in range(5)]].iloc[:3]
+    np.testing.assert_allclose(
+        values[:3], _quantiles_of(estimator, X), rtol=1e-6, atol=1e-6
+    )  # the wrapped network's own p(z)
+
+
+def _quantiles_of(estimator, X):
+    from skphotoz.pdf import pdf_quantiles
+
+    pdf = estimator.estimator_.predict_pdf(X)
+    return pdf_quantiles(estimator.z_grid_, pdf, PDF_QUANTILE_LEVELS).astype(np.float32)
 
 
 def test_pdf_output_respects_overwrite(tmp_path, pdf_model, catalog):

@@ -61,6 +61,68 @@ def test_round_trip_every_format(tmp_path, suffix):
         write_catalog(frame, path)
 
 
+@pytest.mark.parametrize("suffix", [".ecsv", ".fits", ".vot", ".parquet", ".csv"])
+def test_nan_round_trips_as_nan_in_every_format(tmp_path, suffix):
+    """A NaN z_phot, or a NaN PDF row (float32), reads back NaN, never as 0.0.
+
+    ECSV writes NaN as an empty (masked) field, whose value under astropy's
+    mask is 0.0: the reader must take the mask, not the value under it.
+    """
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "type": ["LT", "", "ET"],
+            "z_phot": [0.31, np.nan, 0.0],  # a real 0.0 stays 0.0
+            "z_q50": np.array([np.nan, 0.25, np.nan], dtype=np.float32),
+        }
+    )
+    path = tmp_path / f"pred{suffix}"
+    write_catalog(frame, path)
+    for back in (read_catalog(path), pd.concat(iter_catalog(path, chunk_size=1))):
+        assert np.isnan(back["z_phot"].to_numpy()).tolist() == [False, True, False]
+        assert back["z_phot"].iloc[[0, 2]].tolist() == [0.31, 0.0]
+        assert np.isnan(back["z_q50"].to_numpy()).tolist() == [True, False, True]
+        assert back["z_q50"].iloc[1] == 0.25
+        assert back["id"].tolist() == [1, 2, 3]  # unmasked integers stay integers
+        assert back["id"].dtype.kind == "i"
+        assert back["type"].fillna("").tolist() == ["LT", "", "ET"]
+
+
+def test_masked_ecsv_integers_and_strings_are_never_a_made_up_value(tmp_path):
+    """Masked integers -> a float column with NaN; masked text -> None; in every chunk alike."""
+    from astropy.table import MaskedColumn
+
+    table = Table()
+    table["n_obs"] = MaskedColumn([5, 7, 9], mask=[False, True, False], dtype=np.int32)
+    table["name"] = MaskedColumn(["a", "b", "c"], mask=[True, False, False])
+    table["flag"] = MaskedColumn([True, False, True], mask=[False, False, True])
+    table["vec"] = MaskedColumn(
+        np.arange(6.0).reshape(3, 2), mask=[[False, True], [False, False], [True, False]]
+    )
+    table["whole"] = [1, 2, 3]
+    path = tmp_path / "masked.ecsv"
+    table.write(path)
+    back = read_catalog(path)
+    assert back["n_obs"].dtype == np.float64
+    assert np.isnan(back["n_obs"].to_numpy()).tolist() == [False, True, False]
+    assert back["n_obs"].iloc[[0, 2]].tolist() == [5.0, 9.0]
+    assert back["name"].isna().tolist() == [True, False, False]  # None, or NaN in pandas 3
+    assert back["name"].iloc[1:].tolist() == ["b", "c"]
+    assert back["flag"].tolist() == [True, False, None]
+    assert np.isnan(back[["vec_0", "vec_1"]].to_numpy()).tolist() == [
+        [False, True],
+        [False, False],
+        [True, False],
+    ]
+    assert back["whole"].dtype.kind == "i"
+    # The column's type is the whole table's: a chunk without a masked entry
+    # is a float column too, so chunks concatenate and stream alike.
+    chunks = list(iter_catalog(path, chunk_size=1))
+    assert [c["n_obs"].dtype for c in chunks] == [np.float64] * 3
+    assert len({c["name"].dtype for c in chunks}) == 1  # pandas' text type, all None or not
+    assert skio.is_text_column(chunks[0]["name"])
+
+
 def test_unknown_format_is_named():
     assert catalog_format("a.FITS") == "fits" and catalog_format("b.pq") == "parquet"
     with pytest.raises(ValueError, match="Cannot tell the format"):

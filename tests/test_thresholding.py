@@ -248,6 +248,29 @@ def test_youden_threshold_cv_with_joint_model():
     np.testing.assert_allclose(pred[:, 1].astype(float), model.predict_redshift(X))
     assert np.isfinite(model.score(X, y))
     clone(model)  # parameters stay cloneable
+    # JointMorphZ has predict_pdf, so the wrapper offers it; without a PDF head
+    # there is no grid, and predict_pdf says how to get one.
+    assert hasattr(model, "predict_pdf") and not hasattr(model, "z_grid_")
+    with pytest.raises(ValueError, match="redshift_pdf="):
+        model.predict_pdf(X[:2])
+
+
+def test_youden_threshold_cv_passes_the_pdf_through():
+    X, y, _, _ = make_joint_sample(n=60)
+    unfitted = YoudenThresholdCV(JointMorphZ(**TINY, redshift_pdf="mixture"), cv=3)
+    assert hasattr(unfitted, "predict_pdf") and not hasattr(unfitted, "z_grid_")
+    model = unfitted.set_params(random_state=0).fit(X, y)
+    np.testing.assert_array_equal(model.z_grid_, model.estimator_.z_grid_)
+    pdf = model.predict_pdf(X[:5])
+    np.testing.assert_array_equal(pdf, model.estimator_.predict_pdf(X[:5]))
+    np.testing.assert_allclose(np.trapezoid(pdf, model.z_grid_, axis=1), 1.0, rtol=1e-9)
+    z_grid = np.linspace(0.0, 2.0, 50)
+    np.testing.assert_array_equal(
+        model.predict_pdf(X[:5], z_grid=z_grid), model.estimator_.predict_pdf(X[:5], z_grid)
+    )
+    # An estimator without a PDF hides both.
+    plain = YoudenThresholdCV(_LogisticJoint(), cv=3).fit(*_noisy_joint_sample(n=60)[:2])
+    assert not hasattr(plain, "predict_pdf") and not hasattr(plain, "z_grid_")
 
 
 # ---------------------------------------------------------------- the report
@@ -479,3 +502,15 @@ def test_youden_threshold_cv_keeps_the_estimator_labels():
     assert model.classes_.tolist() == ["blue", "red"] == model.thresholder_.classes_.tolist()
     late = model.predict_proba(X)[:, 1] >= model.threshold_
     np.testing.assert_array_equal(model.predict(X)[:, 0], np.where(late, "red", "blue"))
+
+
+def test_youden_cv_learns_on_scored_galaxies_and_leaves_one_band_rows_untyped():
+    X, y, _, _ = make_joint_sample(n=90)
+    X = np.array(X, dtype=float)
+    X[0, 1:] = np.nan  # one observed band: the network gives it no score
+    model = YoudenThresholdCV(JointMorphZ(**TINY), cv=3, random_state=0).fit(X, y)
+    assert model.n_unscored_ == 1 and np.isnan(model.oof_p_late_[0])
+    assert np.isfinite(model.oof_p_late_[1:]).all()
+    pred = model.predict(X[:3])
+    assert pred[0, 0] is None and np.isnan(float(pred[0, 1]))
+    assert set(pred[1:, 0]) <= {"ET", "LT"}

@@ -6,6 +6,9 @@ shape (n, 5)) become one column per element, ``UBVRI_0`` ... ``UBVRI_4``,
 because pandas and parquet hold only scalar columns; and :class:`ChunkWriter`
 appends chunks to one output file, so a catalog of any size is written in
 bounded memory.
+An entry astropy reads as masked (ECSV writes NaN as an empty field)
+comes back as NaN or None, never as the value under the mask
+(:func:`iter_catalog`).
 
 Band columns, flux units and sentinels are
 :mod:`skphotoz.catalogs.photometry`; labelled training catalogs are
@@ -81,22 +84,64 @@ def _format_names():
     return sorted(set(_FORMATS.values()))
 
 
-def _flatten_table(table):
-    """astropy Table -> DataFrame, with vector columns split as NAME_0, NAME_1, ..."""
-    columns = {}
+def _flatten_table(table, masked=frozenset()):
+    """astropy Table -> DataFrame, with vector columns split as NAME_0, NAME_1, ...
+
+    A masked entry is never the value under astropy's mask (ECSV stores 0.0
+    under a NaN it wrote as an empty field): in a float column it is NaN. A
+    column of ``masked`` (:func:`_masked_columns`: masked somewhere in the
+    whole table, so that every chunk gets the same type) of integers becomes
+    float64 with NaN there; of text, pandas' text column with a missing value
+    (None, or NaN in pandas >= 3); of booleans, an object column with None.
+    """
+    columns, text = {}, set()
     for name in table.colnames:
-        values = np.asarray(table[name])
+        column = table[name]
+        values = np.asarray(column)  # the data under any mask
         if values.dtype.byteorder not in ("=", "|"):
             values = values.astype(values.dtype.newbyteorder("="))
         if values.dtype.kind == "S":
             values = np.char.decode(values, "utf-8")
+        kind, mask = values.dtype.kind, getattr(column, "mask", None)
+        filled = name in masked or (kind in "fc" and mask is not None and np.any(mask))
+        if filled:
+            values = _fill_masked(values, np.asarray(mask, dtype=bool))
         if values.ndim == 1:
+            names = [name]
             columns[name] = values
         else:
             flat = values.reshape(len(values), -1)
-            for j in range(flat.shape[1]):
-                columns[f"{name}_{j}"] = flat[:, j]
-    return pd.DataFrame(columns)
+            names = [f"{name}_{j}" for j in range(flat.shape[1])]
+            columns.update(zip(names, flat.T, strict=True))
+        if filled and kind == "U":
+            text.update(names)
+    frame = pd.DataFrame(columns)
+    for name in text:
+        # The type pandas gives text, also to a chunk whose every entry is masked.
+        frame[name] = pd.Series(frame[name].to_numpy(), dtype=_TEXT_DTYPE, index=frame.index)
+    return frame
+
+
+#: The dtype pandas infers for text: object before pandas 3, "str" since.
+_TEXT_DTYPE = pd.Series(np.array([""])).dtype
+
+
+def _masked_columns(table):
+    """Columns of ``table`` with a masked entry anywhere."""
+    return frozenset(
+        name
+        for name in table.colnames
+        if getattr(table[name], "mask", None) is not None and np.any(table[name].mask)
+    )
+
+
+def _fill_masked(values, mask):
+    """``values`` with NaN where masked (integers become float64), None for other types."""
+    if values.dtype.kind in "fc":
+        return np.where(mask, np.nan, values)
+    filled = values.astype(np.float64 if values.dtype.kind in "iu" else object)
+    filled[mask] = np.nan if values.dtype.kind in "iu" else None
+    return filled
 
 
 def read_catalog(path, *, columns=None, format=None):
@@ -174,6 +219,13 @@ def iter_catalog(path, *, chunk_size=100_000, columns=None, format=None):
     VOTable and ECSV have no random access, so astropy reads them whole and
     the chunks are slices of that table.
 
+    An entry astropy reads as masked (an empty ECSV or VOTable field, a FITS
+    null) is never given the value under the mask: a float is NaN; a column
+    of integers with a masked entry anywhere in the file is read as float64
+    with NaN there, one of text as pandas' text type with a missing value
+    (None; NaN in pandas >= 3), one of booleans as objects with None, in
+    every chunk alike.
+
     Parameters
     ----------
     path : str or path-like
@@ -218,9 +270,10 @@ def iter_catalog(path, *, chunk_size=100_000, columns=None, format=None):
 
     kwargs = {"memmap": True} if fmt == "fits" else {}
     table = Table.read(path, format=fmt, **kwargs)
+    masked = _masked_columns(table)
     for start in range(0, max(len(table), 1), chunk_size):
         try:
-            frame = _flatten_table(table[start : start + chunk_size])
+            frame = _flatten_table(table[start : start + chunk_size], masked)
         except TypeError as exc:
             # A FITS file cut short: the memory map ends before the rows its
             # header promises, and NumPy says "buffer is too small".

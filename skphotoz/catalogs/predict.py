@@ -10,6 +10,9 @@ P(late type), the type label and the redshift of a block of rows:
   of rows in bounded memory. A row with a missing band is flagged, never
   dropped; a model that takes missing bands (:func:`accepts_missing_bands`)
   predicts it from the bands it has.
+  With ``pdf_path`` the same loop writes each galaxy's redshift PDF
+  (quantiles or densities on the model's grid) to a second file, row for
+  row with the first.
 * :func:`predict_partitions` maps a fitted estimator over the partitions of a
   dask DataFrame (``map_partitions``) and returns a lazy dask DataFrame with
   the input columns plus ``p_lt``, ``type`` and ``z_phot``. The band columns
@@ -61,6 +64,7 @@ from skphotoz.catalogs.formats import (
 )
 from skphotoz.catalogs.model_file import load_model
 from skphotoz.catalogs.photometry import catalog_magnitudes, missing_band_flags
+from skphotoz.pdf import pdf_quantiles
 
 #: Columns added by :func:`predict_catalog` (the error columns only for models that give them).
 PREDICTION_COLUMNS = ("p_lt", "type", "z_phot", "p_lt_err", "z_phot_err", "predict_flag")
@@ -71,6 +75,17 @@ PARTITION_COLUMNS = PREDICTION_COLUMNS[:3]
 #: Rows per chunk read by :func:`predict_catalog`, and per partition when
 #: :func:`predict_partitions` splits a pandas DataFrame.
 DEFAULT_CHUNK_SIZE = 100_000
+
+#: Levels of the quantiles a ``pdf_format="quantiles"`` PDF file holds: the median,
+#: the central 50, 68, 80, 90, 95 and 98% intervals. 13 float32 values, 52 bytes a galaxy.
+PDF_QUANTILE_LEVELS = (0.01, 0.025, 0.05, 0.1, 0.16, 0.25, 0.5, 0.75, 0.84, 0.9, 0.95, 0.975, 0.99)
+
+#: The column of a PDF file that says which catalog row (0-based) a PDF belongs to.
+ROW_COLUMN = "catalog_row"
+
+# Galaxies per predict_pdf call: the float64 densities and their CDF for this
+# many rows and a 200-point grid stay near 25 MB each, whatever the chunk size.
+_PDF_BLOCK = 2**14
 
 # predict_joint's column names -> the catalog's (kept from before predict_joint existed,
 # so catalogs written by older versions read the same).
@@ -152,10 +167,7 @@ def joint_outputs(model, X):
     >>> sorted(joint_outputs(pair, X))
     ['flags', 'p_late', 'type', 'z_phot']
     """
-    final, Xt = model, X
-    if isinstance(model, Pipeline):
-        # A one-step Pipeline sliced to [:-1] has no steps and cannot transform.
-        final, Xt = model[-1], (model[:-1].transform(X) if len(model) > 1 else X)
+    final, Xt = _final_step(model, X)
     if hasattr(final, "predict_joint"):
         joint = final.predict_joint(Xt)
         return {name: joint[name].to_numpy() for name in joint.columns}
@@ -165,6 +177,19 @@ def joint_outputs(model, X):
         "type": labels_and_z[:, 0],
         "z_phot": labels_and_z[:, 1].astype(float),
     }
+
+
+def _final_estimator(model):
+    """The last step of a Pipeline, or the model itself."""
+    return model[-1] if isinstance(model, Pipeline) else model
+
+
+def _final_step(model, X):
+    """The final estimator of ``model`` and ``X`` as the steps before it transform it."""
+    if not isinstance(model, Pipeline):
+        return model, X
+    # A one-step Pipeline sliced to [:-1] has no steps and cannot transform.
+    return model[-1], (model[:-1].transform(X) if len(model) > 1 else X)
 
 
 def predict_block(model, X):
@@ -342,14 +367,174 @@ def predict_chunk(model, chunk):
     return pd.concat([out, pred], axis=1)
 
 
+# ------------------------------------------------------------- PDF files
+def pdf_columns(pdf_format, z_grid=None):
+    """The value columns of a PDF file: quantile levels or grid redshifts in the name.
+
+    ``"quantiles"``: ``z_q<digits>`` for each of :data:`PDF_QUANTILE_LEVELS`,
+    where the level is ``0.<digits>`` (``z_q025`` is the 0.025 quantile,
+    ``z_q50`` the median). ``"grid"``: ``pdf_<z>`` for each redshift of
+    ``z_grid``, written as the shortest text that reads back as the same
+    float32 (the precision the densities are stored in), or in full float64
+    if that would make two names equal.
+
+    Parameters
+    ----------
+    pdf_format : {"quantiles", "grid"}
+    z_grid : array-like of shape (n_grid,), optional
+        The model's ``z_grid_``; needed for ``"grid"``.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from skphotoz.catalogs.predict import pdf_columns
+    >>> pdf_columns("quantiles")[:4], pdf_columns("quantiles")[6]
+    (['z_q01', 'z_q025', 'z_q05', 'z_q10'], 'z_q50')
+    >>> pdf_columns("grid", [0.0, 0.0066331658291457, 1.32])
+    ['pdf_0.0', 'pdf_0.0066331658', 'pdf_1.32']
+    >>> [float("0." + name[3:]) for name in pdf_columns("quantiles")][:3]  # reading back
+    [0.01, 0.025, 0.05]
+    """
+    if pdf_format == "quantiles":
+        # The digits after "0.", at least two: 0.1 -> "10", 0.025 -> "025".
+        return [f"z_q{f'{q:.6f}'.rstrip('0')[2:]:0<2}" for q in PDF_QUANTILE_LEVELS]
+    if pdf_format != "grid":
+        raise ValueError(f"pdf_format is 'quantiles' or 'grid', not {pdf_format!r}.")
+    z_grid = np.asarray(z_grid, dtype=np.float64)
+    names = [f"pdf_{np.format_float_positional(np.float32(z), trim='0')}" for z in z_grid]
+    if len(set(names)) < len(names):  # grid points closer than float32 tells apart
+        names = [f"pdf_{float(z)!r}" for z in z_grid]
+    return names
+
+
+def check_pdf_model(model):
+    """Raise a ValueError, saying how to refit, unless the model gives redshift PDFs.
+
+    The final estimator must have ``predict_pdf`` and a ``z_grid_`` (a
+    network fitted with ``redshift_pdf``, or a
+    :class:`~skphotoz.thresholding.YoudenThresholdCV` around one).
+
+    Parameters
+    ----------
+    model : dict
+        A :func:`~skphotoz.catalogs.model_file.load_model` payload.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from skphotoz.catalogs.predict import check_pdf_model
+    >>> check_pdf_model({"estimator": DummyClassifier()})
+    Traceback (most recent call last):
+    ...
+    ValueError: The model has no redshift-PDF head, so there is no p(z) to write: ...
+    """
+    final = _final_estimator(model["estimator"])
+    if not hasattr(final, "predict_pdf") or getattr(final, "z_grid_", None) is None:
+        raise ValueError(
+            "The model has no redshift-PDF head, so there is no p(z) to write: refit it with "
+            "redshift_pdf='mixture' or 'bins' (`skphotoz fit ... --redshift-pdf mixture`)."
+        )
+
+
+class _PdfWriter:
+    """A PDF file, written chunk by chunk, row for row with predict_catalog's output.
+
+    Everything that can refuse the request (a model without a PDF head, a
+    path of no known format, an id column the catalog lacks or one that
+    clashes) is checked when it is made, before any file is written.
+    """
+
+    def __init__(self, path, model, catalog, pdf_format, id_columns):
+        check_pdf_model(model)
+        catalog_format(path)  # a suffix no writer knows
+        self.path, self.model = path, model
+        self.format, self.id_columns = pdf_format, list(id_columns)
+        self.z_grid = _final_estimator(model["estimator"]).z_grid_
+        self.columns = pdf_columns(pdf_format, self.z_grid)
+        clash = [c for c in self.id_columns if c in {ROW_COLUMN, *self.columns}]
+        if clash:
+            raise ValueError(
+                f"PDF id columns {clash} would clash with a column the PDF file has anyway "
+                f"({ROW_COLUMN}, z_q.. or pdf_..); rename the catalog column."
+            )
+        if self.id_columns:
+            present = set(map(str, next(iter_catalog(catalog, chunk_size=1)).columns))
+            lacking = [c for c in self.id_columns if c not in present]
+            if lacking:
+                raise ValueError(
+                    f"{catalog} has no column(s) {lacking} to copy into the PDF file "
+                    f"(CLI: --pdf-id-col); its columns: {sorted(present)[:20]}."
+                )
+        self.writer, self.written, self.n_with_pdf = None, 0, 0
+
+    def open(self, n_rows, *, overwrite, string_widths):
+        self.writer = ChunkWriter(
+            self.path, n_rows, overwrite=overwrite, string_widths=string_widths
+        )
+
+    def write(self, chunk, result):
+        """Append the PDFs of ``chunk``, given its predictions ``result`` (predict_chunk's).
+
+        A galaxy gets a PDF where the main output has a z_phot (its bands were
+        enough for the model); every other row is NaN, never dropped.
+        """
+        n = len(chunk)
+        values = np.full((n, len(self.columns)), np.nan, dtype=np.float32)
+        rows = np.flatnonzero(result["z_phot"].notna().to_numpy())
+        if len(rows):
+            model = self.model
+            mags = catalog_magnitudes(
+                chunk.iloc[rows], model["bands"], model["unit"], model["sentinels"]
+            )
+            for start in range(0, len(rows), _PDF_BLOCK):
+                # The steps before the final estimator (an imputer) transform X for it.
+                final, X = _final_step(model["estimator"], mags.iloc[start : start + _PDF_BLOCK])
+                pdf = final.predict_pdf(X)
+                if self.format == "quantiles":
+                    pdf = pdf_quantiles(self.z_grid, pdf, PDF_QUANTILE_LEVELS)
+                values[rows[start : start + _PDF_BLOCK]] = pdf
+        ids = {name: chunk[name].to_numpy() for name in self.id_columns}
+        ids[ROW_COLUMN] = np.arange(self.written, self.written + n, dtype=np.int64)
+        self.writer.write(
+            pd.concat([pd.DataFrame(ids), pd.DataFrame(values, columns=self.columns)], axis=1)
+        )
+        self.written += n
+        self.n_with_pdf += int(np.isfinite(values[:, 0]).sum())
+
+    def close(self):
+        self.writer.close()
+
+
 def predict_catalog(
-    model, catalog, output, *, chunk_size=DEFAULT_CHUNK_SIZE, overwrite=False, progress=True
+    model,
+    catalog,
+    output,
+    *,
+    chunk_size=DEFAULT_CHUNK_SIZE,
+    overwrite=False,
+    progress=True,
+    pdf_path=None,
+    pdf_format="quantiles",
+    pdf_id_columns=(),
 ):
     """Predict every row of a catalog file and write input columns + predictions.
 
     Reads and writes chunk by chunk (:func:`~skphotoz.catalogs.formats.iter_catalog`,
     :class:`~skphotoz.catalogs.formats.ChunkWriter`), so memory is set by
     ``chunk_size``, not by the catalog, for FITS, parquet and CSV.
+
+    With ``pdf_path`` the same loop also writes each galaxy's redshift PDF
+    p(z) to a second file, chunk for chunk, so its row i is ``output``'s row
+    i: the ``pdf_id_columns``, :data:`ROW_COLUMN` (0-based), then the
+    :data:`PDF_QUANTILE_LEVELS` quantiles (``"quantiles"``) or the densities
+    on the model's ``z_grid_`` (``"grid"``), float32, named as
+    :func:`pdf_columns` says. A row without a prediction (too few bands) is
+    NaN there, never left out. A model without a PDF head
+    (:func:`check_pdf_model`) or id columns the catalog lacks are refused
+    before any file is written.
 
     Parameters
     ----------
@@ -360,14 +545,21 @@ def predict_catalog(
     chunk_size : int, default=100000
         Rows per chunk.
     overwrite : bool, default=False
-        Replace ``output`` if it exists.
+        Replace ``output`` (and ``pdf_path``) if it exists.
     progress : bool, default=True
         A tqdm bar over rows.
+    pdf_path : path-like, optional
+        Also write the redshift PDFs here (any supported format).
+    pdf_format : {"quantiles", "grid"}, default="quantiles"
+        What the PDF file holds of each p(z).
+    pdf_id_columns : sequence of str, default=()
+        Catalog columns (e.g. the galaxy ID) copied into the PDF file.
 
     Returns
     -------
     dict
-        Counts: ``n_rows``, ``n_predicted``, ``n_flagged``.
+        Counts: ``n_rows``, ``n_predicted``, ``n_flagged``, and with
+        ``pdf_path`` ``n_with_pdf`` (rows with a finite PDF).
 
     Examples
     --------
@@ -394,10 +586,14 @@ def predict_catalog(
     if not isinstance(model, dict):
         model = load_model(model)
     fmt_in = catalog_format(catalog)
+    pdf = None
+    if pdf_path is not None:
+        pdf = _PdfWriter(pdf_path, model, catalog, pdf_format, pdf_id_columns)
     n_rows = count_rows(catalog, fmt_in)
-    writer = ChunkWriter(
-        output, n_rows, overwrite=overwrite, string_widths=declared_string_widths(catalog, fmt_in)
-    )
+    widths = declared_string_widths(catalog, fmt_in)
+    writer = ChunkWriter(output, n_rows, overwrite=overwrite, string_widths=widths)
+    if pdf is not None:
+        pdf.open(n_rows, overwrite=overwrite, string_widths=widths)
     counts = {"n_rows": 0, "n_predicted": 0, "n_flagged": 0}
     with tqdm(total=n_rows, unit="row", disable=None if progress else True, desc="predict") as bar:
         for chunk in iter_catalog(catalog, chunk_size=chunk_size, format=fmt_in):
@@ -405,11 +601,16 @@ def predict_catalog(
                 check_model_bands(model, chunk.columns)
             result = predict_chunk(model, chunk)
             writer.write(result)
+            if pdf is not None:
+                pdf.write(chunk, result)
             counts["n_rows"] += len(result)
             counts["n_predicted"] += int(result["z_phot"].notna().sum())
             counts["n_flagged"] += int((result["predict_flag"] != "").sum())
             bar.update(len(result))
     writer.close()
+    if pdf is not None:
+        pdf.close()
+        counts["n_with_pdf"] = pdf.n_with_pdf
     return counts
 
 

@@ -394,13 +394,6 @@ def model_from_options(
 
     units = parse_base_units(base_units)
     threshold = parse_threshold(threshold)
-    if redshift_pdf is not None and threshold == "youden":
-        # YoudenThresholdCV passes predict_proba and predict_redshift through but
-        # not predict_pdf: the PDF head would be trained and then unreachable.
-        raise click.UsageError(
-            "--redshift-pdf needs a numeric --threshold (e.g. 0.5), not 'youden': "
-            "`skphotoz predict --pdf` cannot reach the PDF of a Youden-thresholded model."
-        )
     import_keras_quietly()
     try:
         return make_model(
