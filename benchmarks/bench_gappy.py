@@ -74,6 +74,12 @@ CONTENDERS = {
     "JointMorphZ all colours, 600 epochs": lambda: JointMorphZ(
         colours="all", epochs=600, random_state=0
     ),
+    "JointMorphZ all colours, band_dropout=0.2": lambda: JointMorphZ(
+        colours="all", band_dropout=0.2, random_state=0
+    ),
+    "ReplicaEnsemble K=5 all colours, band_dropout=0.1": lambda: ReplicaEnsemble(
+        n_replicas=5, colours="all", band_dropout=0.1, random_state=0
+    ),
     "JointMorphZ all colours, pdf mixture": lambda: JointMorphZ(
         colours="all", redshift_pdf="mixture", random_state=0
     ),
@@ -134,31 +140,41 @@ def fold_metrics(late, z_spec, p_late, z_phot):
 
 
 def run_sample(name, X, y, contenders, folds):
+    """Per-fold figures of every contender, on the galaxies that EVERY contender predicts.
+
+    A joint network gives no number to a galaxy with fewer observed bands
+    than its ``min_observed_bands`` (2), where the trees still answer; the
+    figures are computed on the galaxies all contenders predicted, so that
+    every contender is scored on the same galaxies, and ``unpredicted``
+    says how many each one left out.
+    """
     types = np.asarray(y.iloc[:, 0]) if hasattr(y, "iloc") else np.asarray(y)[:, 0]
     z_spec = np.asarray(y.iloc[:, 1] if hasattr(y, "iloc") else np.asarray(y)[:, 1], float)
     late = types == np.unique(types)[1]
     splits = list(StratifiedTypeKFold(folds, shuffle=True, random_state=0).split(X, y))
-    rows = []
+    predictions, seconds = {}, {}
     for contender in contenders:
         start = time.perf_counter()
         oof = cross_val_predict_joint(CONTENDERS[contender](), X, y, cv=splits, random_state=0)
-        seconds = time.perf_counter() - start
-        p_late, z_phot = oof["p_late"].to_numpy(), oof["z_phot"].to_numpy()
-        unpredicted = int(np.isnan(z_phot).sum())
+        seconds[contender] = time.perf_counter() - start
+        predictions[contender] = oof["p_late"].to_numpy(), oof["z_phot"].to_numpy()
+        print(f"  {contender:32s} {seconds[contender]:7.1f} s", flush=True)
+    common = np.logical_and.reduce([np.isfinite(z) for _, z in predictions.values()])
+    rows = []
+    for contender, (p_late, z_phot) in predictions.items():
         for k, (_, test) in enumerate(splits):
-            ok = test[np.isfinite(z_phot[test])]
-            metrics = fold_metrics(late[ok], z_spec[ok], p_late[ok], z_phot[ok])
+            ok = test[common[test]]
             rows.append(
                 {
                     "sample": name,
                     "contender": contender,
                     "fold": k,
-                    "seconds": seconds,
-                    "unpredicted": unpredicted,
-                    **metrics,
+                    "seconds": seconds[contender],
+                    "unpredicted": int(np.isnan(z_phot).sum()),
+                    "scored": int(common.sum()),
+                    **fold_metrics(late[ok], z_spec[ok], p_late[ok], z_phot[ok]),
                 }
             )
-        print(f"  {contender:32s} {seconds:7.1f} s", flush=True)
     return pd.DataFrame(rows)
 
 
@@ -180,9 +196,12 @@ def summary(frame):
     lines = []
     for sample, part in frame.groupby("sample", sort=False):
         peer = part[part.contender == PEER].set_index("fold")
-        lines.append(f"\n### {sample} ({int(part.fold.nunique())} folds)\n")
-        lines.append("| contender | " + " | ".join(FIGURES) + " | s |")
-        lines.append("|---" * (len(FIGURES) + 2) + "|")
+        lines.append(
+            f"\n### {sample} ({int(part.fold.nunique())} folds; {int(part.scored.iloc[0])} "
+            "galaxies predicted by every contender)\n"
+        )
+        lines.append("| contender | " + " | ".join(FIGURES) + " | unpredicted | s |")
+        lines.append("|---" * (len(FIGURES) + 3) + "|")
         for contender, rows in part.groupby("contender", sort=False):
             rows = rows.set_index("fold")
             cells = []
@@ -195,7 +214,9 @@ def summary(frame):
                 err = diff.std(ddof=1) / np.sqrt(len(diff))
                 cells.append(f"{mean:.4f} ({diff.mean():+.4f}±{err:.4f})")
             lines.append(
-                f"| {contender} | " + " | ".join(cells) + f" | {rows.seconds.iloc[0]:.0f} |"
+                f"| {contender} | "
+                + " | ".join(cells)
+                + f" | {rows.unpredicted.iloc[0]} | {rows.seconds.iloc[0]:.0f} |"
             )
     return "\n".join(lines)
 
