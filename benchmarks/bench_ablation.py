@@ -53,6 +53,18 @@ CONTENDERS = {
     "JointMorphZ, no p feed": lambda network: JointMorphZ(
         feed_class_probability=False, **network, random_state=0
     ),
+    # Separate bases: the type branch gets a base module of its own, p still
+    # feeds the redshift; with no p feed too, it is SequentialPair's model
+    # trained by the compiled replica loop.
+    "JointMorphZ, separate bases": lambda network: JointMorphZ(
+        shared_base=False, **network, random_state=0
+    ),
+    "separate networks (replica path)": lambda network: JointMorphZ(
+        shared_base=False, feed_class_probability=False, **network, random_state=0
+    ),
+    "JointMorphZ, all colours": lambda network: JointMorphZ(
+        colours="all", **network, random_state=0
+    ),
     "RF pair": lambda network: IndependentPair(random_state=0),
     "HGB pair": lambda network: GradientBoostingPair(random_state=0),
 }
