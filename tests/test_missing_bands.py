@@ -50,8 +50,10 @@ def test_trains_and_predicts_with_gaps_and_flags_them():
     assert "mag_g" not in out["flags"].iloc[row]
     assert not any("missing" in f for f in out["flags"].to_numpy()[~holes.any(axis=1)])
     assert out.index.equals(X.index)
-    # The first layer sees value, observed and not-detected per band and colour.
-    assert _input_width(model) == 3 * (2 * len(BANDS) - 1)
+    # The first layer sees value, observed and not-detected per band and
+    # colour: by default the colours of every pair of bands, n (n - 1) / 2.
+    n = len(BANDS)
+    assert _input_width(model) == 3 * (n + n * (n - 1) // 2)
 
 
 def test_any_subset_of_bands_gives_a_finite_prediction():
@@ -109,8 +111,10 @@ def test_complete_training_data_keeps_the_papers_input():
     model = JointMorphZ(**TINY, colours=False).fit(X, y)
     assert not model.missing_bands_
     assert _input_width(model) == X.shape[1]
-    # The default adds adjacent colours; the paper's protocol does not.
-    assert _input_width(JointMorphZ(**TINY).fit(X, y)) == 2 * X.shape[1] - 1
+    # The default adds the colours of every pair of bands; the paper's protocol does not.
+    n = X.shape[1]
+    assert _input_width(JointMorphZ(**TINY).fit(X, y)) == n + n * (n - 1) // 2
+    assert _input_width(JointMorphZ(**TINY, colours="adjacent").fit(X, y)) == 2 * n - 1
     assert not JointMorphZ(protocol="paper").network_spec().colours
     probe = X[:2].copy()
     probe[0, 1] = np.nan  # predicted from the other bands, but flagged

@@ -343,7 +343,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _uses_colours(self):
         if self.colours == "auto":
             # The paper's protocol keeps the paper's input: magnitudes alone.
-            return "adjacent" if getattr(self, "protocol", "fixed") != "paper" else False
+            return "all" if getattr(self, "protocol", "fixed") != "paper" else False
         return check_colours(self.colours)
 
     # ---------------------------------------------------------------- inputs

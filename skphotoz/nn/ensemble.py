@@ -143,7 +143,7 @@ standardize, type_column, redshift_column, early_label, verbose
         redshift_loss_weight="auto",
         class_weight=None,
         missing_bands="auto",
-        band_dropout=0.0,
+        band_dropout=0.1,
         colours="auto",
         shared_base=True,
         redshift_pdf=None,
