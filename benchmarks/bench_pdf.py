@@ -42,7 +42,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
-from sklearn.pipeline import make_pipeline
 
 from skphotoz import JointMorphZ, ReplicaEnsemble, SEDTemplateFitter
 from skphotoz.baselines import FlexZBoost
@@ -90,7 +89,7 @@ CONTENDERS = {
         n_replicas=5, redshift_pdf="mixture", random_state=0
     ),
     "ensemble K=5, Gaussian": lambda: ReplicaEnsemble(n_replicas=5, random_state=0),
-    "FlexZBoost": lambda: make_pipeline(AdjacentColours(), FlexZBoost(random_state=0)),
+    "FlexZBoost": lambda: FlexZBoost(random_state=0),
     "templates": None,  # built per sample: it needs the filters
 }
 
@@ -105,8 +104,10 @@ def fold_pdf(name, X_train, y_train, X_test, grid, filters, offsets):
         return fitter.predict_pdf(np.asarray(X_test) + shift, grid)
     model = CONTENDERS[name]()
     if name == "FlexZBoost":
-        model.fit(X_train, np.asarray(y_train["redshift"], dtype=float))
-        return model.predict_pdf(X_test, grid)
+        # Magnitudes + adjacent colours, as RAIL feeds it (a Pipeline has no predict_pdf).
+        colours = AdjacentColours().fit(X_train)
+        model.fit(colours.transform(X_train), np.asarray(y_train["redshift"], dtype=float))
+        return model.predict_pdf(colours.transform(X_test), grid)
     model.fit(X_train, y_train)
     if name == "ensemble K=5, Gaussian":
         table = model.predict_uncertainty(X_test)
