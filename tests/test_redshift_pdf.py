@@ -123,7 +123,8 @@ def test_keras_trainer_and_ensemble_give_pdfs():
     density = RedshiftDensity("mixture", 5, *ensemble.pdf_range_)
     mixed = density.density(raw, ensemble.z_grid_).mean(axis=1)
     mixed /= np.trapezoid(mixed, ensemble.z_grid_, axis=1)[:, None]
-    np.testing.assert_allclose(ensemble.predict_pdf(X[:7]), mixed, rtol=1e-12, atol=1e-12)
+    # The densities are float32 (relative error ~1e-7), normalised in float64.
+    np.testing.assert_allclose(ensemble.predict_pdf(X[:7]), mixed, rtol=1e-6)
 
 
 def test_training_lowers_the_negative_log_likelihood():
@@ -177,7 +178,8 @@ def test_mixture_density_matches_an_independent_gaussian_mixture():
     means = np.array([[0.25 - 0.2, 0.75 + 0.1]]) * span
     sigmas = (softplus + 1e-3)[None] * span
     expected = gaussian_mixture_pdf(grid, np.array([[0.25, 0.75]]), means, sigmas)
-    np.testing.assert_allclose(density.density(raw, grid)[:, 0], expected, rtol=1e-10)
+    # float32 arithmetic (eps 1.2e-7) through a few operations: 1e-6 relative.
+    np.testing.assert_allclose(density.density(raw, grid)[:, 0], expected, rtol=1e-6)
 
 
 def test_replica_pdf_range_uses_each_replicas_own_rows():

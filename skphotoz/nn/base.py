@@ -578,16 +578,20 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         absent, not_detected = missing_band_masks(X)
         observed = X.shape[1] - (absent | not_detected).sum(axis=1)
         unusable = observed < min(self.min_observed_bands, X.shape[1])
-        # The densities of a chunk are (rows, K, components, grid) floats
-        # before mixing: chunks keep that near 64 MB whatever the sample size.
-        rows = max(1, 2**23 // (density.n_outputs * len(grid) * self._n_pdf_replicas()))
-        for start in range(0, len(X), rows):
-            stop = min(start + rows, len(X))
-            # Equal-weight mixture of the replicas' PDFs (one network: K = 1).
-            replicas = density.density(self._pdf_outputs(X[start:stop]), grid)
-            pdf = normalise_pdf(grid, replicas.mean(axis=1))
-            pdf[unusable[start:stop]] = np.nan  # too few bands: no PDF, as no number
-            yield grid, pdf
+        # The network runs on blocks of 65,536 rows (one call each); the
+        # densities, (rows, K, components, grid) float32 before mixing, on
+        # slices of a block that keep them near 64 MB whatever the sample size.
+        per_row = density.n_components * len(grid) * self._n_pdf_replicas()
+        rows = max(1, 2**24 // per_row)
+        for block in range(0, len(X), 65536):
+            raw = self._pdf_outputs(X[block : block + 65536])
+            for start in range(0, len(raw), rows):
+                part = raw[start : start + rows]
+                # Equal-weight mixture of the replicas' PDFs (one network: K = 1).
+                pdf = normalise_pdf(grid, density.density(part, grid).mean(axis=1))
+                first = block + start
+                pdf[unusable[first : first + len(part)]] = np.nan  # too few bands: no PDF
+                yield grid, pdf
 
     def _n_pdf_replicas(self):
         return 1
