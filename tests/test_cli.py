@@ -119,7 +119,8 @@ def test_fit_then_predict_keeps_every_row(tmp_path, cnoc2_like):
     flags = gap_flags(pred["predict_flag"])
     assert flags[7] == "missing:UBVRI_1" and (flags.drop(7) == "").all()
     assert pred["z_phot"].notna().all()  # the row with a missing band is predicted too
-    assert set(pred["type"].str.strip()) == {"ET", "LT"}
+    # Every row typed with the catalog's own labels (a 2-epoch network may give one type only).
+    assert set(pred["type"].str.strip()) <= {"ET", "LT"} and pred["type"].str.strip().all()
     # predicting again over the output refuses to overwrite, then replaces the columns
     assert run("predict", model, cnoc2_like, "-o", out).exit_code != 0
     again = run("predict", model, out, "-o", tmp_path / "again.parquet", "--no-progress")

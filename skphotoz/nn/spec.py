@@ -66,7 +66,7 @@ def resolve_epochs(epochs, n_rows, batch_size, protocol="fixed"):
     --------
     >>> from skphotoz.nn.spec import resolve_epochs
     >>> [resolve_epochs("auto", n, 64) for n in (370, 3000, 6000, 30000)]
-    [300, 300, 151, 100]
+    [300, 300, 150, 100]
     >>> resolve_epochs("auto", 30000, 64, protocol="paper")  # an upper bound there
     300
     """
