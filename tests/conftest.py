@@ -84,3 +84,20 @@ def linear_pair():
 def tiny_model(**kwargs):
     """A JointMorphZ with the TINY network, overridden by ``kwargs``."""
     return JointMorphZ(**{**TINY, **kwargs})
+
+
+def report_sample(n=120, seed=0):
+    """(X, y, predictions): a labelled sample and noisy out-of-sample predictions for reports."""
+    X, _, types, redshift = make_joint_sample(n=n, seed=seed)
+    X = pd.DataFrame(X, columns=list("ugriz"))
+    y = pd.DataFrame({"type": types, "redshift": redshift})
+    rng = np.random.default_rng(seed)
+    late = types == "LT"
+    predictions = pd.DataFrame(
+        {
+            "p_late": np.clip(np.where(late, 0.8, 0.3) + rng.normal(0, 0.2, n), 0, 1),
+            "z_phot": redshift + rng.normal(0, 0.05, n),
+        }
+    )
+    return X, y, predictions
+

@@ -18,7 +18,7 @@ from skphotoz.reporting.html import (
 from skphotoz.reporting.plots import plot_data_distribution
 from skphotoz.reporting.run import out_of_sample_predictions
 
-from .conftest import TINY, make_joint_sample
+from .conftest import TINY, report_sample
 
 
 def test_type_statistics_by_hand():
@@ -71,19 +71,6 @@ def test_data_distribution_plot(tmp_path):
     assert path.stat().st_size > 5000
 
 
-def _sample(n=120, seed=0):
-    X, _, types, redshift = make_joint_sample(n=n, seed=seed)
-    X = pd.DataFrame(X, columns=list("ugriz"))
-    y = pd.DataFrame({"type": types, "redshift": redshift})
-    rng = np.random.default_rng(seed)
-    late = types == "LT"
-    predictions = pd.DataFrame(
-        {
-            "p_late": np.clip(np.where(late, 0.8, 0.3) + rng.normal(0, 0.2, n), 0, 1),
-            "z_phot": redshift + rng.normal(0, 0.05, n),
-        }
-    )
-    return X, y, predictions
 
 
 def _images(html):
@@ -91,7 +78,7 @@ def _images(html):
 
 
 def test_report_has_every_section_and_embedded_images(tmp_path):
-    X, y, predictions = _sample()
+    X, y, predictions = report_sample()
     sed = predictions.assign(z_phot=predictions["z_phot"] + 0.1)
     path = write_report(
         tmp_path / "rep",
@@ -136,7 +123,7 @@ def test_report_has_every_section_and_embedded_images(tmp_path):
 
 
 def test_report_says_why_sed_and_weights_are_missing(tmp_path):
-    X, y, predictions = _sample(60)
+    X, y, predictions = report_sample(60)
     html = write_report(
         tmp_path,
         X,
@@ -153,7 +140,7 @@ def test_report_says_why_sed_and_weights_are_missing(tmp_path):
 def test_report_with_weight_analysis(tmp_path):
     from sklearn.utils import Bunch
 
-    X, y, predictions = _sample(60)
+    X, y, predictions = report_sample(60)
     rng = np.random.default_rng(0)
     analysis = Bunch(
         layer_weights=rng.normal(size=65),
@@ -167,13 +154,13 @@ def test_report_with_weight_analysis(tmp_path):
 
 
 def test_report_rejects_misaligned_predictions(tmp_path):
-    X, y, predictions = _sample(60)
+    X, y, predictions = report_sample(60)
     with pytest.raises(ValueError, match="59 predictions for 60 galaxies"):
         write_report(tmp_path, X, y, predictions.iloc[:59])
 
 
 def test_out_of_sample_predictions_cover_every_galaxy():
-    X, y, _ = _sample(60)
+    X, y, _ = report_sample(60)
     pred = out_of_sample_predictions(JointMorphZ(**TINY), X, y, n_folds=3, random_state=0)
     assert pred.shape == (60, 2) and pred.notna().all().all()
     assert pred["p_late"].between(0, 1).all()

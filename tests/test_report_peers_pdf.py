@@ -17,22 +17,7 @@ from skphotoz.nn.factory import make_model
 from skphotoz.reporting import run
 from skphotoz.reporting.html import PEER_FIGURES, paired_comparison, write_report
 
-from .conftest import make_joint_sample
-
-
-def _sample(n=80, seed=0):
-    X, _, types, redshift = make_joint_sample(n=n, seed=seed)
-    X = pd.DataFrame(X, columns=list("ugriz"))
-    y = pd.DataFrame({"type": types, "redshift": redshift})
-    rng = np.random.default_rng(seed)
-    late = types == "LT"
-    predictions = pd.DataFrame(
-        {
-            "p_late": np.clip(np.where(late, 0.8, 0.3) + rng.normal(0, 0.2, n), 0, 1),
-            "z_phot": redshift + rng.normal(0, 0.05, n),
-        }
-    )
-    return X, y, predictions
+from .conftest import make_joint_sample, report_sample
 
 
 def _noisier(predictions, seed, scale=0.05):
@@ -83,7 +68,7 @@ def test_peer_estimators_follow_the_network():
 
 
 def test_paired_comparison_resamples_the_systems_together():
-    _, y, predictions = _sample(120)
+    _, y, predictions = report_sample(120)
     types, z_spec = y["type"].to_numpy(), y["redshift"].to_numpy()
     systems = {
         "net": predictions,
@@ -116,7 +101,7 @@ def _images(html):
 
 
 def test_report_peers_table(tmp_path):
-    X, y, predictions = _sample()
+    X, y, predictions = report_sample(80)
     peers = {"HGB pair": _noisier(predictions, 1), "separate networks": _noisier(predictions, 2)}
     html = write_report(
         tmp_path,
@@ -151,14 +136,14 @@ def test_report_peers_table(tmp_path):
 
 
 def test_report_without_peers_has_no_peers_table(tmp_path):
-    X, y, predictions = _sample(60)
+    X, y, predictions = report_sample(60)
     html = write_report(tmp_path, X, y, predictions, n_bootstrap=20).read_text()
     assert "Peers on the same folds" not in html and not (tmp_path / "peers.csv").exists()
 
 
 # ---------------------------------------------------------------- redshift PDFs
 def test_report_pdf_section(tmp_path):
-    X, y, predictions = _sample()
+    X, y, predictions = report_sample(80)
     z_grid = np.linspace(0.0, 1.6, 161)
     pdf = _gaussian_pdfs(predictions["z_phot"], 0.05, z_grid)  # the true scatter: calibrated
     html = write_report(
@@ -190,7 +175,7 @@ def test_coverage_plot_follows_the_diagonal_for_calibrated_pdfs():
 
 # ---------------------------------------------------------------- the whole run
 def test_run_report_predicts_peers_and_pdfs_on_the_network_folds(tmp_path, monkeypatch):
-    X, y, _ = _sample(60, seed=2)
+    X, y, _ = report_sample(60, seed=2)
     folds = []
     for name in ("cross_val_predict_joint", "cross_val_predict_pdf"):
         engine = getattr(model_selection, name)
