@@ -37,7 +37,7 @@ from skphotoz.pdf import (
     normalise_pdf,
     pdf_cdf,
 )
-from skphotoz.validation import final_estimator, late_type_flags, split_targets
+from skphotoz.validation import final_estimator, final_step, late_type_flags, split_targets
 
 #: Outlier limit on |dz| / (1 + z_spec) (Hildebrandt et al. 2010).
 OUTLIER_LIMIT = 0.15
@@ -759,8 +759,7 @@ class PDFScorer:
                 f"{type(final).__name__} has no predict_pdf, so it gives no redshift PDF to "
                 f"score with {self.name!r}; use an estimator that predicts p(z)."
             )
-        if hasattr(estimator, "steps") and len(estimator.steps) > 1:
-            X = estimator[:-1].transform(X)
+        final, X = final_step(estimator, X)
         if self.z_grid is not None:
             z_grid, pdf = self.z_grid, final.predict_pdf(X, self.z_grid)
         else:

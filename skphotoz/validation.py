@@ -552,3 +552,28 @@ def final_estimator(estimator):
     'JointMorphZ'
     """
     return estimator[-1] if hasattr(estimator, "steps") else estimator
+
+
+def final_step(estimator, X):
+    """The last step of a Pipeline and ``X`` as the steps before it transform it.
+
+    For a plain estimator: the estimator and ``X`` itself. This is how a
+    method the Pipeline does not delegate (``predict_pdf``) is reached.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skphotoz import JointMorphZ
+    >>> from skphotoz.validation import final_step
+    >>> scaler = StandardScaler().fit([[1.0], [3.0]])
+    >>> model, Xt = final_step(make_pipeline(scaler, JointMorphZ()), [[3.0]])
+    >>> type(model).__name__, Xt.tolist()
+    ('JointMorphZ', [[1.0]])
+    """
+    if not hasattr(estimator, "steps"):
+        return estimator, X
+    # A one-step Pipeline sliced to [:-1] has no steps and cannot transform.
+    return estimator[-1], (estimator[:-1].transform(X) if len(estimator.steps) > 1 else X)
+

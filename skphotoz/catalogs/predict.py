@@ -167,7 +167,10 @@ def joint_outputs(model, X):
     >>> sorted(joint_outputs(pair, X))
     ['flags', 'p_late', 'type', 'z_phot']
     """
-    final, Xt = _final_step(model, X)
+    # Imported here: skphotoz.validation imports catalogs.photometry while it loads.
+    from skphotoz.validation import final_step
+
+    final, Xt = final_step(model, X)
     if hasattr(final, "predict_joint"):
         joint = final.predict_joint(Xt)
         return {name: joint[name].to_numpy() for name in joint.columns}
@@ -177,19 +180,6 @@ def joint_outputs(model, X):
         "type": labels_and_z[:, 0],
         "z_phot": labels_and_z[:, 1].astype(float),
     }
-
-
-def _final_estimator(model):
-    """The last step of a Pipeline, or the model itself."""
-    return model[-1] if isinstance(model, Pipeline) else model
-
-
-def _final_step(model, X):
-    """The final estimator of ``model`` and ``X`` as the steps before it transform it."""
-    if not isinstance(model, Pipeline):
-        return model, X
-    # A one-step Pipeline sliced to [:-1] has no steps and cannot transform.
-    return model[-1], (model[:-1].transform(X) if len(model) > 1 else X)
 
 
 def predict_block(model, X):
@@ -422,6 +412,11 @@ def check_pdf_model(model):
     model : dict
         A :func:`~skphotoz.catalogs.model_file.load_model` payload.
 
+    Returns
+    -------
+    estimator
+        The final estimator, which gives the PDFs.
+
     Examples
     --------
     >>> from sklearn.dummy import DummyClassifier
@@ -431,12 +426,16 @@ def check_pdf_model(model):
     ...
     ValueError: The model has no redshift-PDF head, so there is no p(z) to write: ...
     """
-    final = _final_estimator(model["estimator"])
+    # Imported here: skphotoz.validation imports catalogs.photometry while it loads.
+    from skphotoz.validation import final_estimator
+
+    final = final_estimator(model["estimator"])
     if not hasattr(final, "predict_pdf") or getattr(final, "z_grid_", None) is None:
         raise ValueError(
             "The model has no redshift-PDF head, so there is no p(z) to write: refit it with "
             "redshift_pdf='mixture' or 'bins' (`skphotoz fit ... --redshift-pdf mixture`)."
         )
+    return final
 
 
 class _PdfWriter:
@@ -448,11 +447,10 @@ class _PdfWriter:
     """
 
     def __init__(self, path, model, catalog, pdf_format, id_columns):
-        check_pdf_model(model)
+        self.z_grid = check_pdf_model(model).z_grid_
         catalog_format(path)  # a suffix no writer knows
         self.path, self.model = path, model
         self.format, self.id_columns = pdf_format, list(id_columns)
-        self.z_grid = _final_estimator(model["estimator"]).z_grid_
         self.columns = pdf_columns(pdf_format, self.z_grid)
         clash = [c for c in self.id_columns if c in {ROW_COLUMN, *self.columns}]
         if clash:
@@ -485,13 +483,16 @@ class _PdfWriter:
         values = np.full((n, len(self.columns)), np.nan, dtype=np.float32)
         rows = np.flatnonzero(result["z_phot"].notna().to_numpy())
         if len(rows):
+            # Imported here: skphotoz.validation imports catalogs.photometry while it loads.
+            from skphotoz.validation import final_step
+
             model = self.model
             mags = catalog_magnitudes(
                 chunk.iloc[rows], model["bands"], model["unit"], model["sentinels"]
             )
             for start in range(0, len(rows), _PDF_BLOCK):
                 # The steps before the final estimator (an imputer) transform X for it.
-                final, X = _final_step(model["estimator"], mags.iloc[start : start + _PDF_BLOCK])
+                final, X = final_step(model["estimator"], mags.iloc[start : start + _PDF_BLOCK])
                 pdf = final.predict_pdf(X)
                 if self.format == "quantiles":
                     pdf = pdf_quantiles(self.z_grid, pdf, PDF_QUANTILE_LEVELS)

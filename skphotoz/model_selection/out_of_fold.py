@@ -40,6 +40,7 @@ from skphotoz.validation import (
     check_joint_target,
     check_magnitudes,
     final_estimator,
+    final_step,
     split_targets,
     to_numeric_frame,
 )
@@ -195,7 +196,6 @@ class _ReplicaLimits:
     """
 
     def __init__(self, estimator, inputs, redshift, splits):
-        from skphotoz.nn.base import missing_band_masks
         from skphotoz.nn.coverage import redshift_bounds
 
         self.bounds = [
@@ -204,10 +204,7 @@ class _ReplicaLimits:
         ]
         self.unusable = np.zeros(inputs.shape[-2], dtype=bool)
         if inputs.ndim == 2:
-            absent, not_detected = missing_band_masks(inputs)
-            observed = inputs.shape[1] - (absent | not_detected).sum(axis=1)
-            minimum = final_estimator(estimator).min_observed_bands
-            self.unusable = observed < min(minimum, inputs.shape[1])
+            self.unusable = final_estimator(estimator).too_few_bands(inputs)
 
     def redshift(self, z, k, test):
         return np.where(self.unusable[test], np.nan, np.clip(z, *self.bounds[k]))
@@ -298,11 +295,8 @@ class _PdfOutputs:
         return part
 
     def of_fold(self, model, X_test):
-        if hasattr(model, "steps"):  # a Pipeline has no predict_pdf: its last step has
-            if len(model.steps) > 1:
-                X_test = model[:-1].transform(X_test)
-            model = model[-1]
-        return model.predict_pdf(X_test, z_grid=self.z_grid)
+        final, X_final = final_step(model, X_test)  # a Pipeline has no predict_pdf of its own
+        return final.predict_pdf(X_final, z_grid=self.z_grid)
 
     def of_replicas(self, model, inputs, density, limits, splits):
         from skphotoz.nn.density import RedshiftDensity
