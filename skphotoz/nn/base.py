@@ -437,8 +437,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         X = self._check_X(X, reset=False)
         outputs = self._network_outputs(X)
         absent, not_detected = missing_band_masks(X)
-        observed = X.shape[1] - (absent | not_detected).sum(axis=1)
-        unusable = observed < min(self.min_observed_bands, X.shape[1])
+        unusable = self.too_few_bands(X)
         outside = z_bad = np.zeros(len(X), dtype=bool)
         if coverage:
             ratio, outside, z_bad = self.coverage_.flags(X, outputs["z_phot"])
@@ -462,6 +461,16 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             **self._model_flags(outputs),
         }
         return outputs, (absent, not_detected, flags)
+
+    def too_few_bands(self, X):
+        """Rows of validated magnitudes with fewer observed bands than ``min_observed_bands``.
+
+        Such a galaxy gets no number (NaN) and the flag ``too_few_bands``; the
+        out-of-fold engine applies the same rule to its replicas.
+        """
+        absent, not_detected = missing_band_masks(X)
+        observed = X.shape[1] - (absent | not_detected).sum(axis=1)
+        return observed < min(self.min_observed_bands, X.shape[1])
 
     def _model_flags(self, outputs):
         """Further boolean flags a subclass raises from its outputs (none here)."""
@@ -575,9 +584,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         )
         X = self._check_X(X, reset=False)
         density = RedshiftDensity(spec.redshift_pdf, spec.pdf_components, *self.pdf_range_)
-        absent, not_detected = missing_band_masks(X)
-        observed = X.shape[1] - (absent | not_detected).sum(axis=1)
-        unusable = observed < min(self.min_observed_bands, X.shape[1])
+        unusable = self.too_few_bands(X)
         # The network runs on blocks of 65,536 rows (one call each); the
         # densities, (rows, K, components, grid) float32 before mixing, on
         # slices of a block that keep them near 64 MB whatever the sample size.
