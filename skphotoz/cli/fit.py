@@ -14,7 +14,12 @@ from skphotoz.cli.common import (
     progress_bars,
     reports_errors,
 )
-from skphotoz.cli.options import catalog_options, network_options, overwrite_option
+from skphotoz.cli.options import (
+    catalog_options,
+    network_options,
+    overwrite_option,
+    redshift_pdf_option,
+)
 
 
 @click.command()
@@ -43,13 +48,10 @@ from skphotoz.cli.options import catalog_options, network_options, overwrite_opt
     help="Train N bootstrap replicas (skphotoz.nn.ReplicaEnsemble, --protocol fixed): "
     "predictions are replica means and carry z_phot_err and p_lt_err (the replica spread).",
 )
-@click.option(
-    "--redshift-pdf",
-    type=click.Choice(["mixture", "bins"]),
-    default=None,
-    help="Also learn each galaxy's redshift PDF p(z) (a head beside z_phot: 'mixture' "
+@redshift_pdf_option(
+    "Also learn each galaxy's redshift PDF p(z) (a head beside z_phot: 'mixture' "
     "of Gaussians or 'bins', a histogram), so `skphotoz predict --pdf` can write it. "
-    "Default: none, the point redshift only.",
+    "Default: none, the point redshift only."
 )
 @reports_errors
 def fit(

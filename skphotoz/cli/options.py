@@ -270,6 +270,17 @@ def overwrite_option(command):
     )(command)
 
 
+def redshift_pdf_option(help_text):
+    """Decorator: ``--redshift-pdf mixture|bins``, a redshift-PDF head for the network.
+
+    The families are :data:`skphotoz.nn.density.PDF_FAMILIES`'s, written out
+    so that ``--help`` does not import the network's package.
+    """
+    return click.option(
+        "--redshift-pdf", type=click.Choice(["mixture", "bins"]), default=None, help=help_text
+    )
+
+
 def allow_pickle_option(command):
     """Decorator: ``--allow-pickle``, to read a model file of format 1 (a pickle)."""
     return click.option(

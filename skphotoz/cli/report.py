@@ -27,6 +27,7 @@ from skphotoz.cli.options import (
     out_of_sample_options,
     overwrite_option,
     parse_base_units,
+    redshift_pdf_option,
     split_list,
 )
 
@@ -134,12 +135,9 @@ def _check_sed_inputs(filters, templates):
     "(the paper's two sequential networks on the fast path), 'SequentialPair' (the same "
     "through scikeras, ~30x slower); 'none' for no peers table.",
 )
-@click.option(
-    "--redshift-pdf",
-    type=click.Choice(["mixture", "bins"]),
-    default=None,
-    help="Give the network a redshift-PDF head and add the out-of-sample PDFs' PIT "
-    "histogram, interval coverage and PDF metrics (the folds train once more for them).",
+@redshift_pdf_option(
+    "Give the network a redshift-PDF head and add the out-of-sample PDFs' PIT "
+    "histogram, interval coverage and PDF metrics (the folds train once more for them)."
 )
 @click.option(
     "-o",
