@@ -43,13 +43,15 @@ VARIANTS = {
 }
 
 
-def _sample(n_train, seed=0, n_test=2000):
+def _sample(n_train, seed=0, n_test=2000, load_seed=None):
     """The first ``n_train`` of a fixed random order of the 30,291 galaxies with
     ugriz, and a fixed held-out set of ``n_test``; beyond the 28,291 left for
-    training, the training set is a bootstrap resample of them."""
+    training, the training set is a bootstrap resample of them. ``load_seed``
+    (default ``seed``) is the catalog loader's ``random_state``."""
     from skphotoz.datasets import load_sdss_2mass
 
-    X, y = load_sdss_2mass(label="template", random_state=seed, return_X_y=True)
+    load_seed = seed if load_seed is None else load_seed
+    X, y = load_sdss_2mass(label="template", random_state=load_seed, return_X_y=True)
     X, y = np.asarray(X, dtype=float), np.asarray(y[["type", "redshift"]], dtype=object)
     order = np.random.default_rng(seed).permutation(len(X))
     test, pool = order[:n_test], order[n_test:]
