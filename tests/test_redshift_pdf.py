@@ -186,3 +186,13 @@ def test_replica_pdf_range_uses_each_replicas_own_rows():
     z_lo, z_hi = replica_pdf_range(np.array([0.1, 0.5, 2.0]), np.array([[1, 1], [1, 1], [0, 1]]))
     np.testing.assert_allclose(z_lo, [0.06, 0.0])
     np.testing.assert_allclose(z_hi, [0.54, 2.19])
+
+
+def test_a_one_bin_head_keeps_its_parameter_axis():
+    # One raw output per galaxy must not be squeezed like the point outputs.
+    X, y, _ = _sample(60)
+    model = ReplicaEnsemble(
+        n_replicas=2, redshift_pdf="bins", pdf_components=1, epochs=1, **SMALL
+    ).fit(X, y)
+    assert model._pdf_outputs(X[:4]).shape == (4, 2, 1)
+    np.testing.assert_allclose(np.trapezoid(model.predict_pdf(X[:4]), model.z_grid_), 1.0)

@@ -225,13 +225,21 @@ def _tensorflow_byte_dropout(inputs, byte_threshold, rate, seed_generator):
 class _ToBatchMajor(layers.Layer):
     """(K, batch, 1) -> (batch, K): one column per replica, as users expect.
 
-    Wider outputs (the PDF head's parameters) keep their last axis: (batch, K, width).
+    With ``keep_width`` (the PDF head's parameters, however many) the last
+    axis stays: (K, batch, width) -> (batch, K, width).
     """
 
+    def __init__(self, keep_width=False, **kwargs):
+        super().__init__(**kwargs)
+        self.keep_width = keep_width
+
     def call(self, inputs):
-        if inputs.shape[-1] == 1:
-            return ops.transpose(ops.squeeze(inputs, -1))
-        return ops.transpose(inputs, (1, 0, 2))
+        if self.keep_width:
+            return ops.transpose(inputs, (1, 0, 2))
+        return ops.transpose(ops.squeeze(inputs, -1))
+
+    def get_config(self):
+        return {**super().get_config(), "keep_width": self.keep_width}
 
 
 def _build(
@@ -294,7 +302,7 @@ def _build(
     trained = [logit, redshift]
     if spec.pdf_outputs:
         pdf_raw = ReplicaDense(n_replicas, spec.pdf_outputs, None, name=PDF_OUTPUT)(z_in)
-        outputs[PDF_OUTPUT] = _ToBatchMajor()(pdf_raw)
+        outputs[PDF_OUTPUT] = _ToBatchMajor(keep_width=True)(pdf_raw)
         trained.append(pdf_raw)
     model = keras.Model(inputs, outputs, name="replica_joint_morph_z")
     trainer = keras.Model(inputs, trained, name="replica_trainer")
