@@ -196,3 +196,12 @@ def test_a_one_bin_head_keeps_its_parameter_axis():
     ).fit(X, y)
     assert model._pdf_outputs(X[:4]).shape == (4, 2, 1)
     np.testing.assert_allclose(np.trapezoid(model.predict_pdf(X[:4]), model.z_grid_), 1.0)
+
+
+def test_a_refit_without_a_head_drops_the_pdf_state():
+    X, y, _ = _sample(60)
+    model = JointMorphZ(redshift_pdf="mixture", epochs=1, **SMALL).fit(X, y)
+    model.set_params(redshift_pdf=None).fit(X, y)
+    assert not hasattr(model, "z_grid_") and not hasattr(model, "pdf_range_")
+    with pytest.raises(ValueError, match="redshift_pdf"):
+        model.predict_pdf(X)

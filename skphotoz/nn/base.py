@@ -382,6 +382,10 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         weights = weights * class_weight_factors(late, self.class_weight)
         self.missing_bands_ = self.network_spec(X).missing_bands
         self.coverage_ = TrainingCoverage().fit(X, redshift)
+        # A refit without a PDF head must not keep the last fit's grid: z_grid_
+        # is what callers (check_pdf_model, PDFScorer) take as "has a head".
+        for name in ("redshift_range_", "z_grid_", "pdf_range_"):
+            self.__dict__.pop(name, None)
         if self.redshift_pdf is not None:
             self.redshift_range_ = (float(redshift.min()), float(redshift.max()))
             self.z_grid_ = default_z_grid(self.redshift_range_)
