@@ -77,9 +77,12 @@ def load_sample(name):
         return X, y, list(SDSS_2MASS_FILTERS), None
     X, y = load_sdss_2mass(label="template", random_state=0, return_X_y=True)
     rows = np.random.default_rng(0).permutation(len(X))[:5000]
-    return X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True), (
-        list(SDSS_2MASS_FILTERS[:5])
-    ), None
+    return (
+        X.iloc[rows].reset_index(drop=True),
+        y.iloc[rows].reset_index(drop=True),
+        (list(SDSS_2MASS_FILTERS[:5])),
+        None,
+    )
 
 
 CONTENDERS = {

@@ -410,7 +410,13 @@ SDSS_2MASS_FILTERS = (*DEMO_BANDS[:5], "twomass_J", "twomass_H", "twomass_Ks")
 
 
 def load_sdss_2mass(
-    data_home=None, with_2mass=False, label=None, n_samples=None, random_state=0, return_X_y=False
+    data_home=None,
+    with_2mass=False,
+    complete=True,
+    label=None,
+    n_samples=None,
+    random_state=0,
+    return_X_y=False,
 ):
     """SDSS galaxies with spectroscopic z and ugriz (+ 2MASS JHK) AB magnitudes; no types.
 
@@ -436,8 +442,13 @@ def load_sdss_2mass(
     data_home : path-like, optional
         Folder containing ``sdss_2mass/``.
     with_2mass : bool, default=False
-        Add J, H, K and keep only galaxies measured in all eight bands.
-        Otherwise ugriz, keeping galaxies measured in all five (30,291).
+        Add J, H, K. Otherwise ugriz, keeping galaxies measured in all five
+        (30,291).
+    complete : bool, default=True
+        With ``with_2mass``: keep only galaxies measured in all eight bands
+        (about 4,700). With False, keep every galaxy measured in all of ugriz
+        and give J, H, K as NaN where 2MASS has no measurement (about 85% of
+        them): the natural gappy sample of the set.
     label : {None, "template"}, default=None
     n_samples : int, optional
         Draw this many galaxies at random (before labelling, which costs
@@ -471,15 +482,20 @@ def load_sdss_2mass(
     n_bands = 8 if with_2mass else 5
     flux = np.asarray(table["MAGGIES"], dtype=float)[:, :n_bands]
     ivar = np.asarray(table["MAGGIES_IVAR"], dtype=float)[:, :n_bands]
-    good = ((flux > 0) & (ivar > 0)).all(axis=1)
+    measured = (flux > 0) & (ivar > 0)
+    # Without 2MASS, or with complete=False, a galaxy needs all of ugriz; the
+    # near-infrared bands may then be missing (NaN), as they are in 2MASS.
+    good = measured.all(axis=1) if complete else measured[:, :5].all(axis=1)
     rows = np.flatnonzero(good)
     if n_samples is not None:
         if not 0 < n_samples <= len(rows):
             raise ValueError(f"n_samples must be in [1, {len(rows)}]; got {n_samples}.")
         rows = np.sort(check_random_state(random_state).choice(rows, n_samples, replace=False))
     flux, ivar = flux[rows], ivar[rows]
-    mags = 22.5 - 2.5 * np.log10(flux)
-    errors = _MAG_PER_LN / (flux * np.sqrt(ivar))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        observed = measured[rows]
+        mags = np.where(observed, 22.5 - 2.5 * np.log10(np.where(observed, flux, 1.0)), np.nan)
+        errors = np.where(observed, _MAG_PER_LN / (flux * np.sqrt(ivar)), np.nan)
     columns = list(SDSS_2MASS_COLUMNS[:n_bands])
     frame = pd.DataFrame(mags, columns=columns)
     for column, err in zip(columns, errors.T, strict=True):
@@ -501,6 +517,8 @@ def load_sdss_2mass(
         return X, y
     descr = (
         f"{load_sdss_2mass.__doc__}\nThis load: {len(frame)} galaxies with all of "
-        f"{', '.join(columns)}; {int((~good).sum())} without were left out."
+        f"{', '.join(columns if complete else columns[:5])}; {int((~good).sum())} "
+        f"without were left out"
+        + ("." if complete else f"; {int(np.isnan(mags).any(axis=1).sum())} kept with NaN in JHK.")
     )
     return Bunch(data=X, target=y, frame=frame, feature_names=columns, bands=filters, DESCR=descr)

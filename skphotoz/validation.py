@@ -576,4 +576,3 @@ def final_step(estimator, X):
         return estimator, X
     # A one-step Pipeline sliced to [:-1] has no steps and cannot transform.
     return estimator[-1], (estimator[:-1].transform(X) if len(estimator.steps) > 1 else X)
-

@@ -100,4 +100,3 @@ def report_sample(n=120, seed=0):
         }
     )
     return X, y, predictions
-

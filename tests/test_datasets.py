@@ -44,6 +44,21 @@ def test_sdss_2mass(data_home):
         load_sdss_2mass(data_home, label="spectra")
 
 
+def test_sdss_2mass_gappy(data_home):
+    # complete=False keeps every ugriz galaxy and leaves JHK NaN where 2MASS
+    # has nothing: never a magnitude from a zero flux.
+    complete = load_sdss_2mass(data_home, with_2mass=True)
+    gappy = load_sdss_2mass(data_home, with_2mass=True, complete=False)
+    assert len(gappy.data) == 30291 and len(complete.data) < 5000
+    ugriz, jhk = gappy.data[list("ugriz")], gappy.data[list("JHK")]
+    assert ugriz.notna().all().all() and np.isfinite(ugriz.to_numpy()).all()
+    assert 0.7 < jhk.isna().any(axis=1).mean() < 0.95
+    errors = gappy.frame[["J_err", "H_err", "K_err"]]
+    assert np.array_equal(jhk.isna().to_numpy(), errors.isna().to_numpy())
+    assert jhk.notna().all(axis=1).sum() >= len(complete.data)
+    assert "kept with NaN in JHK" in gappy.DESCR
+
+
 def test_cnoc2_with_sdss(data_home):
     bunch = load_cnoc2(data_home)
     assert bunch.data.shape == (1164, 5) and "10 AGN left out" in bunch.DESCR

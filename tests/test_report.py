@@ -71,8 +71,6 @@ def test_data_distribution_plot(tmp_path):
     assert path.stat().st_size > 5000
 
 
-
-
 def _images(html):
     return re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
 

@@ -101,9 +101,7 @@ class RedshiftDensity:
             mean = centres + span * raw[..., m : 2 * m]
             width = span * (ops.softplus(raw[..., 2 * m :]) + _MIN_WIDTH)
             log_normal = (
-                -0.5 * ops.square((z - mean) / width)
-                - ops.log(width)
-                - 0.5 * math.log(2 * math.pi)
+                -0.5 * ops.square((z - mean) / width) - ops.log(width) - 0.5 * math.log(2 * math.pi)
             )
             return -ops.logsumexp(log_w + log_normal, axis=-1)
         bin_width = span / m

@@ -152,9 +152,7 @@ class JointLoss:
     def combine(self, class_term, redshift_term, pdf_term=0.0):
         """The total loss from its terms (tensors or arrays alike)."""
         return (
-            class_term
-            + self.redshift_loss_weight * redshift_term
-            + self.pdf_loss_weight * pdf_term
+            class_term + self.redshift_loss_weight * redshift_term + self.pdf_loss_weight * pdf_term
         )
 
     def replica_total(self, logit, z_pred, late, redshift, weights, n_real, pdf_raw=None):

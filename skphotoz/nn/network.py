@@ -149,6 +149,7 @@ def build_joint_network(
             colours=spec.colours,
             name="encoding",
         )(x)
+
     def offset(k):
         return None if seed is None else seed + k
 

@@ -38,7 +38,6 @@ PEERS = {
 DEFAULT_PEERS = ("HGB pair", "RF pair", "separate networks")
 
 
-
 def resolve_peers(peers):
     """Peer names (any case, a list or one comma-separated string) as keys of :data:`PEERS`.
 
