@@ -133,7 +133,12 @@ def normalise_pdf(z_grid, pdf):
     return out
 
 
-def default_z_grid(training_range, n_points=200):
+#: Points of the default redshift grid (:func:`default_z_grid`): a fitted
+#: model's ``z_grid_``, and the grid its PDF median is read on.
+DEFAULT_GRID_POINTS = 200
+
+
+def default_z_grid(training_range, n_points=DEFAULT_GRID_POINTS):
     """A grid covering the training redshift range with a 10% margin each side.
 
     The grid runs from ``max(0, z_min - 0.1 w)`` to ``z_max + 0.1 w``, with

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from skphotoz.catalogs.predict import joint_outputs
 from skphotoz.model_selection.split import StratifiedTypeKFold
-from skphotoz.pdf import check_z_grid, default_z_grid, normalise_pdf
+from skphotoz.pdf import DEFAULT_GRID_POINTS, check_z_grid, default_z_grid, normalise_pdf
 from skphotoz.validation import (
     check_joint_target,
     check_magnitudes,
@@ -261,7 +261,22 @@ def train_fold_replicas(estimator, settings, X, y, splits, *, seed, verbose=0):
 
 
 class _PointOutputs:
-    """What is collected of a split's test rows: (p_late, z_phot)."""
+    """What is collected of a split's test rows: (p_late, z_phot).
+
+    ``pdf_median``: on the replica path, replica k's point redshift is the
+    median of its own p(z) on the grid a clone fitted on its training rows
+    would use (:func:`skphotoz.pdf.default_z_grid` of that range), as such a
+    clone under ``point_estimate="pdf_median"`` gives.
+    """
+
+    def __init__(self, pdf_median=False):
+        self.pdf_median = pdf_median
+
+    @classmethod
+    def of(cls, estimator):
+        """The collector for ``estimator``'s own point redshift (its ``point_estimate``)."""
+        declares = getattr(final_estimator(estimator), "uses_pdf_median", None)
+        return cls(pdf_median=bool(declares is not None and declares()))
 
     def as_array(self, part):
         return np.column_stack(part)  # (n_test, 2)
@@ -273,13 +288,27 @@ class _PointOutputs:
         return outputs["p_late"].astype(float), outputs["z_phot"].astype(float)
 
     def of_replicas(self, model, inputs, density, limits, splits):
+        from skphotoz.nn.density import RedshiftDensity
         from skphotoz.nn.replica import predict_replicas
 
-        p, z = predict_replicas(model, inputs)
+        if not self.pdf_median:
+            p, z = predict_replicas(model, inputs)
+            z_of = [z[test, k].astype(float) for k, (_, test) in enumerate(splits)]
+        else:
+            p, _, raw = predict_replicas(model, inputs, pdf=True)
+            z_of = []
+            for k, (_, test) in enumerate(splits):
+                # A clone's z_grid_ spans its padded training range, which is
+                # replica k's PDF range: the same grid, from the same ends.
+                own = RedshiftDensity(
+                    density.family, density.n_components, density.z_lo[k], density.z_hi[k]
+                )
+                grid = np.linspace(own.z_lo[0], own.z_hi[0], DEFAULT_GRID_POINTS)
+                z_of.append(own.medians(raw[test, k : k + 1], grid)[:, 0])
         return [
             (
                 np.where(limits.unusable[test], np.nan, p[test, k].astype(float)),
-                limits.redshift(z[test, k].astype(float), k, test),
+                limits.redshift(z_of[k], k, test),
             )
             for k, (_, test) in enumerate(splits)
         ]
@@ -343,7 +372,7 @@ def fold_predictions(
     (``collect=None``) each item is ``(p_late, z_phot)``; the PDFs of
     :func:`cross_val_predict_pdf` are collected through the same paths.
     """
-    collect = _PointOutputs() if collect is None else collect
+    collect = _PointOutputs.of(estimator) if collect is None else collect
     rng = check_random_state(random_state)
     settings = replica_settings(estimator, replicas)
     if settings is not None:
@@ -453,7 +482,7 @@ def cross_val_predict_joint(
     ((30, 3), 30)
     """
     engine = dict(n_jobs=n_jobs, replicas=replicas, random_state=random_state, verbose=verbose)
-    mean, count = _held_out_means(estimator, X, y, cv, None, _PointOutputs(), engine)
+    mean, count = _held_out_means(estimator, X, y, cv, None, _PointOutputs.of(estimator), engine)
     frame = pd.DataFrame({"p_late": mean[:, 0], "z_phot": mean[:, 1], "n_predictions": count})
     frame.index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
     return frame

@@ -228,6 +228,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         "redshift_pdf": [None, StrOptions(set(PDF_FAMILIES))],
         "pdf_components": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "pdf_loss_weight": [Interval(numbers.Real, 0, None, closed="neither")],
+        "point_estimate": [StrOptions({"auto", "regression", "pdf_median"})],
         "min_observed_bands": [Interval(numbers.Integral, 1, None, closed="left")],
         "threshold": [Interval(numbers.Real, 0, 1, closed="both")],
         "standardize": ["boolean"],
@@ -261,6 +262,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         redshift_pdf,
         pdf_components,
         pdf_loss_weight,
+        point_estimate,
         min_observed_bands,
         threshold,
         standardize,
@@ -289,6 +291,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self.redshift_pdf = redshift_pdf
         self.pdf_components = pdf_components
         self.pdf_loss_weight = pdf_loss_weight
+        self.point_estimate = point_estimate
         self.min_observed_bands = min_observed_bands
         self.threshold = threshold
         self.standardize = standardize
@@ -380,6 +383,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
         weights = weights * class_weight_factors(late, self.class_weight)
+        self.uses_pdf_median()  # refuses "pdf_median" without a PDF head, before training
         self.missing_bands_ = self.network_spec(X).missing_bands
         self.coverage_ = TrainingCoverage().fit(X, redshift)
         # A refit without a PDF head must not keep the last fit's grid: z_grid_
@@ -390,6 +394,31 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             self.redshift_range_ = (float(redshift.min()), float(redshift.max()))
             self.z_grid_ = default_z_grid(self.redshift_range_)
         return X, late, redshift, weights
+
+    def uses_pdf_median(self):
+        """Whether ``z_phot`` is the median of the PDF head's p(z) (``point_estimate``).
+
+        ``"auto"`` takes the median when the model has a PDF head
+        (``redshift_pdf``), the regression neuron otherwise. The out-of-fold
+        engine asks this, so that its replicas give the number a fitted
+        clone would.
+
+        Raises
+        ------
+        ValueError
+            ``point_estimate="pdf_median"`` without a PDF head.
+        """
+        if self.point_estimate == "pdf_median" and self.redshift_pdf is None:
+            raise ValueError(
+                "point_estimate='pdf_median' needs a redshift-PDF head: set "
+                "redshift_pdf='mixture' (or 'bins'), or point_estimate='regression'."
+            )
+        return self.redshift_pdf is not None and self.point_estimate != "regression"
+
+    def _pdf_density(self):
+        """The fitted PDF head's :class:`~skphotoz.nn.density.RedshiftDensity`."""
+        spec = self.network_spec()
+        return RedshiftDensity(spec.redshift_pdf, spec.pdf_components, *self.pdf_range_)
 
     def _band_names(self):
         names = getattr(self, "feature_names_in_", None)
@@ -587,7 +616,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             else check_z_grid(z_grid, training_range=self.redshift_range_)
         )
         X = self._check_X(X, reset=False)
-        density = RedshiftDensity(spec.redshift_pdf, spec.pdf_components, *self.pdf_range_)
+        density = self._pdf_density()
         unusable = self.too_few_bands(X)
         # The network runs on blocks of 65,536 rows (one call each); the
         # densities, (rows, K, components, grid) float32 before mixing, on
@@ -646,7 +675,11 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             ``mode``, ``median``, ``mean``, ``lower_68``, ``upper_68``,
             ``lower_95``, ``upper_95`` (central intervals) of each PDF
             (:func:`skphotoz.pdf.pdf_summary`); NaN where there is no PDF.
-            :meth:`predict_redshift` stays the point head's estimate.
+            With ``point_estimate="pdf_median"`` (or "auto") one network's
+            ``median`` on the default grid is its :meth:`predict_redshift`
+            before the clip to the training bounds (an ensemble's is the
+            mean of its replicas' medians); with "regression" that is the
+            regression neuron's estimate.
         """
         frames = [
             pd.DataFrame(dict(pdf_summary(grid, pdf))) for grid, pdf in self._pdf_chunks(X, z_grid)

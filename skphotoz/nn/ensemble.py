@@ -80,11 +80,13 @@ class ReplicaEnsemble(BaseJointNetwork):
     ----------
     base_units, base_dropout, class_units, class_dropout, redshift_units, \
 feed_class_probability, epochs, batch_size, learning_rate, lr_decay_floor, \
-redshift_loss_weight, class_weight, missing_bands, band_dropout, colours, min_observed_bands, \
-threshold, \
+redshift_loss_weight, class_weight, missing_bands, band_dropout, colours, shared_base, \
+redshift_pdf, pdf_components, pdf_loss_weight, point_estimate, min_observed_bands, threshold, \
 standardize, type_column, redshift_column, early_label, verbose
         As in :class:`skphotoz.JointMorphZ`. Each replica standardises with
-        the mean and standard deviation of its own resample.
+        the mean and standard deviation of its own resample; under
+        ``point_estimate="pdf_median"`` each replica's redshift is its own
+        PDF's median, and the ensemble averages them.
     n_replicas : int, default=20
         Number of bootstrap replicas.
     calibrate_errors : bool, default=True
@@ -149,6 +151,7 @@ standardize, type_column, redshift_column, early_label, verbose
         redshift_pdf=None,
         pdf_components=None,
         pdf_loss_weight=1.0,
+        point_estimate="auto",
         min_observed_bands=2,
         threshold=0.5,
         standardize=True,
@@ -180,6 +183,7 @@ standardize, type_column, redshift_column, early_label, verbose
             redshift_pdf=redshift_pdf,
             pdf_components=pdf_components,
             pdf_loss_weight=pdf_loss_weight,
+            point_estimate=point_estimate,
             min_observed_bands=min_observed_bands,
             threshold=threshold,
             standardize=standardize,
@@ -210,7 +214,7 @@ standardize, type_column, redshift_column, early_label, verbose
         """
         # The replica module builds Keras layers: imported on use, so that
         # importing skphotoz does not start TensorFlow.
-        from skphotoz.nn.replica import predict_replicas, train_replicas
+        from skphotoz.nn.replica import train_replicas
 
         X, late, redshift, weights = self._fit_inputs(X, y, sample_weight)
         spec = self.network_spec(X)  # validates the layout before any work
@@ -242,7 +246,7 @@ standardize, type_column, redshift_column, early_label, verbose
         )
         # X is validated already; re-validating the array would warn about
         # feature names when the user fitted on a DataFrame.
-        _, z_replicas = predict_replicas(self.model_, X)
+        _, z_replicas = self._replica_outputs(X)
         # The replicas' typical disagreement on galaxies like the training ones.
         self.typical_spread_ = float(
             np.median(z_replicas.std(axis=1, ddof=min(1, self.n_replicas - 1)))
@@ -263,8 +267,18 @@ standardize, type_column, redshift_column, early_label, verbose
         return {"replica_disagreement": disagree}
 
     def _replica_outputs(self, X):
+        """Each replica's P(late type) and point redshift, (n, K) each.
+
+        Under ``point_estimate="pdf_median"`` a replica's point redshift is
+        its own PDF's median, so the mean, spread and interval over replicas
+        are those of the medians, as they are of the regression neuron's
+        values otherwise.
+        """
         from skphotoz.nn.replica import predict_replicas
 
+        if self.uses_pdf_median():
+            p_late, _, raw = predict_replicas(self.model_, X, pdf=True)
+            return p_late.astype(np.float64), self._pdf_density().medians(raw, self.z_grid_)
         p_late, redshift = predict_replicas(self.model_, X)
         return p_late.astype(np.float64), redshift.astype(np.float64)
 

@@ -123,6 +123,22 @@ class JointMorphZ(BaseJointNetwork):
         lowered sigma_NMAD on all four gappy samples measured; all pairs
         beat adjacent ones on gappy samples (with band dropout) and tie on
         complete ones (docs/benchmarks.md, Sects. 7 and 10).
+    shared_base : bool, default=True
+        One base module for both branches (the paper's design). False gives
+        the type branch a base of its own (the ablation of Sect. 10).
+    redshift_pdf : {"mixture", "bins"} or None, default=None
+        Add a redshift-PDF head beside the point redshift, on the same input
+        as the redshift neuron (:mod:`skphotoz.nn.density`): a Gaussian
+        mixture or a histogram over redshift bins, trained by the negative
+        log-likelihood of the spec-z. Gives :meth:`predict_pdf`.
+    pdf_components : int or None, default=None
+        Mixture components (default 5) or bins (default 64).
+    pdf_loss_weight : float, default=1.0
+        Weight of the PDF head's term in the joint loss.
+    point_estimate : {"auto", "regression", "pdf_median"}, default="auto"
+        What ``z_phot`` is: the regression neuron's value (the paper's), or
+        the median of the galaxy's p(z) from the PDF head. "auto": the
+        median when there is a PDF head, the neuron otherwise.
     min_observed_bands : int, default=2
         A galaxy with fewer observed bands (one colour, at least) gets no
         prediction: NaN and the flag ``too_few_bands``, never a number.
@@ -217,6 +233,7 @@ class JointMorphZ(BaseJointNetwork):
         redshift_pdf=None,
         pdf_components=None,
         pdf_loss_weight=1.0,
+        point_estimate="auto",
         min_observed_bands=2,
         threshold=0.5,
         standardize=True,
@@ -246,6 +263,7 @@ class JointMorphZ(BaseJointNetwork):
             redshift_pdf=redshift_pdf,
             pdf_components=pdf_components,
             pdf_loss_weight=pdf_loss_weight,
+            point_estimate=point_estimate,
             min_observed_bands=min_observed_bands,
             threshold=threshold,
             standardize=standardize,
@@ -473,11 +491,18 @@ class JointMorphZ(BaseJointNetwork):
         Xs = self._network_input(X)
         p_late = np.empty(len(Xs), dtype=np.float64)
         redshift = np.empty(len(Xs), dtype=np.float64)
+        density = self._pdf_density() if self.uses_pdf_median() else None
         for start in range(0, len(Xs), _PREDICT_CHUNK):
             # predict_on_batch runs the compiled inference function: 1.6x the
             # eager call (benchmarks/results_replica.md), with no progress bar.
             chunk = Xs[start : start + _PREDICT_CHUNK]
             out = self.model_.predict_on_batch(chunk)
-            p_late[start : start + len(chunk)] = np.asarray(out["p_late"])[:, 0]
-            redshift[start : start + len(chunk)] = np.asarray(out["redshift"])[:, 0]
+            rows = slice(start, start + len(chunk))
+            p_late[rows] = np.asarray(out["p_late"])[:, 0]
+            if density is None:
+                redshift[rows] = np.asarray(out["redshift"])[:, 0]
+            else:  # the PDF head's median, from the same forward pass
+                raw = np.asarray(out[PDF_OUTPUT])
+                raw = raw if raw.ndim == 3 else raw[:, None, :]  # Keras' network: one replica
+                redshift[rows] = density.medians(raw, self.z_grid_)[:, 0]
         return {"p_late": p_late, "z_phot": redshift}
