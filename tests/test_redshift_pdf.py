@@ -205,3 +205,94 @@ def test_a_refit_without_a_head_drops_the_pdf_state():
     assert not hasattr(model, "z_grid_") and not hasattr(model, "pdf_range_")
     with pytest.raises(ValueError, match="redshift_pdf"):
         model.predict_pdf(X)
+
+
+# ------------------------------------------------- point_estimate="pdf_median"
+@pytest.mark.parametrize("family", ["mixture", "bins"])
+def test_point_redshift_is_the_median_of_the_pdf(fitted, family):
+    model = fitted[family]
+    X, _, _ = _sample(40, seed=5)
+    X[0, 1:] = np.nan  # too few bands: no number either way
+    z_phot = model.predict_redshift(X)
+    median = model.predict_pdf_summary(X)["median"].to_numpy()
+    # The same float32 densities and the same CDF inversion: equal up to
+    # float64 round-off; the estimator then clips to the training bounds.
+    np.testing.assert_allclose(
+        z_phot, np.clip(median, *model.coverage_.redshift_bounds()), atol=1e-12
+    )
+    assert np.isnan(z_phot[0])
+    # A prediction-time choice: the regression neuron's value, another number.
+    neuron = clone_with(model, point_estimate="regression").predict_redshift(X)
+    assert np.isnan(neuron[0]) and np.max(np.abs(neuron[1:] - z_phot[1:])) > 1e-4
+    np.testing.assert_array_equal(model.predict_joint(X)["z_phot"], z_phot)
+
+
+def clone_with(model, **params):
+    """The fitted model with other prediction-time parameters (a pickled copy)."""
+    copy = pickle.loads(pickle.dumps(model))
+    return copy.set_params(**params)
+
+
+def test_pdf_median_needs_a_pdf_head():
+    X, y, _ = _sample(60)
+    with pytest.raises(ValueError, match="redshift_pdf='mixture'"):
+        JointMorphZ(point_estimate="pdf_median", epochs=1, **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="redshift_pdf='mixture'"):
+        ReplicaEnsemble(point_estimate="pdf_median", n_replicas=2, epochs=1, **SMALL).fit(X, y)
+    # "auto" without a head is the regression neuron, as before the option existed.
+    assert not JointMorphZ(epochs=1, **SMALL).fit(X, y).uses_pdf_median()
+
+
+def test_ensemble_averages_its_replicas_medians():
+    X, y, _ = _sample(120)
+    ensemble = ReplicaEnsemble(
+        n_replicas=3, redshift_pdf="mixture", epochs=3, random_state=0, **SMALL
+    ).fit(X, y)
+    raw = ensemble._pdf_outputs(X[:9])
+    medians = ensemble._pdf_density().medians(raw, ensemble.z_grid_)
+    out = ensemble.predict_joint(X[:9])
+    bounds = ensemble.coverage_.redshift_bounds()
+    np.testing.assert_allclose(out["z_phot"], np.clip(medians.mean(axis=1), *bounds), atol=1e-12)
+    # Its spread is the medians' spread (times the calibration factor).
+    np.testing.assert_allclose(
+        out["z_phot_err"], ensemble.error_scale_ * medians.std(axis=1, ddof=1), rtol=1e-9
+    )
+    # One replica: its z_phot is the median of its own p(z), as for one network.
+    single = ReplicaEnsemble(
+        n_replicas=1, redshift_pdf="bins", epochs=3, random_state=0, **SMALL
+    ).fit(X, y)
+    np.testing.assert_allclose(
+        single.predict_redshift(X[:9]),
+        np.clip(single.predict_pdf_summary(X[:9])["median"], *single.coverage_.redshift_bounds()),
+        atol=1e-12,
+    )
+
+
+def test_out_of_fold_replicas_give_a_clones_pdf_median():
+    from skphotoz.model_selection import cross_val_predict_joint, cross_val_predict_pdf
+    from skphotoz.pdf import default_z_grid, pdf_summary
+
+    X, y, redshift = _sample(150)
+    # One split whose training rows hold both redshift extremes, so that the
+    # replica's grid (its training range, padded) can be asked of the PDF engine.
+    order = np.argsort(redshift)
+    test = np.sort(order[1:-1:3])
+    train = np.setdiff1d(np.arange(len(X)), test)
+    model = JointMorphZ(redshift_pdf="mixture", epochs=4, random_state=0, **SMALL)
+    oof = cross_val_predict_joint(model, X, y, cv=[(train, test)], random_state=0)
+    grid = default_z_grid((redshift[train].min(), redshift[train].max()))
+    grid, pdf = cross_val_predict_pdf(model, X, y, cv=[(train, test)], z_grid=grid, random_state=0)
+    # The same replica trained twice from the same seed: the same network,
+    # so the same float32 densities and medians to round-off.
+    median = np.clip(pdf_summary(grid, pdf)["median"][test], *_bounds(redshift[train]))
+    np.testing.assert_allclose(oof["z_phot"].to_numpy()[test], median, atol=1e-9)
+    regression = cross_val_predict_joint(
+        model.set_params(point_estimate="regression"), X, y, cv=[(train, test)], random_state=0
+    )
+    assert np.max(np.abs(regression["z_phot"].to_numpy()[test] - median)) > 1e-4
+
+
+def _bounds(redshift):
+    from skphotoz.nn.coverage import redshift_bounds
+
+    return redshift_bounds(float(redshift.min()), float(redshift.max()))
