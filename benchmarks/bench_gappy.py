@@ -94,6 +94,11 @@ CONTENDERS = {
     "JointMorphZ all colours, pdf mixture": lambda: JointMorphZ(
         colours="all", redshift_pdf="mixture", random_state=0
     ),
+    "JointMorphZ pdf mixture, median z": lambda: JointMorphZ(
+        redshift_pdf="mixture", random_state=0
+    ),
+    "JointMorphZ base_dropout=0.2": lambda: JointMorphZ(base_dropout=(0.2,), random_state=0),
+    "ReplicaEnsemble K=5": lambda: ReplicaEnsemble(n_replicas=5, random_state=0),
     PEER: lambda: GradientBoostingPair(random_state=0),
     "HGB pair, tuned": lambda: GradientBoostingPair(tune=True, random_state=0),
     "RF pair, median-imputed": lambda: make_pipeline(
