@@ -296,3 +296,18 @@ def _bounds(redshift):
     from skphotoz.nn.coverage import redshift_bounds
 
     return redshift_bounds(float(redshift.min()), float(redshift.max()))
+
+
+def test_a_pdf_beyond_the_grid_gets_its_mean_not_nan():
+    # Two narrow components 4+ units below a [0, 1] grid: no mass on the grid
+    # in float32, so no median there; the mean (-4.5) is returned, which the
+    # estimator clips and flags z_out_of_range, instead of an unflagged NaN.
+    density = RedshiftDensity("mixture", 2, 0.0, 1.0)
+    raw = np.array([[[0.0, 0.0, -5.0, -5.0, -10.0, -10.0]]])
+    grid = np.linspace(0.0, 1.0, 50)
+    assert not density.density(raw, grid).any()
+    np.testing.assert_allclose(density.medians(raw, grid), [[-4.5]], rtol=1e-12)
+    inside = np.array([[[0.0, 0.0, 0.0, 0.0, -3.0, -3.0]]])  # components at 0.25, 0.75
+    assert 0.25 < density.medians(inside, grid)[0, 0] < 0.75
+    bins = RedshiftDensity("bins", 4, 0.0, 1.0)
+    np.testing.assert_allclose(bins.means(np.zeros((1, 1, 4))), [[0.5]])

@@ -50,8 +50,8 @@ from skphotoz.cli.options import (
 )
 @redshift_pdf_option(
     "Also learn each galaxy's redshift PDF p(z) (a head beside z_phot: 'mixture' "
-    "of Gaussians or 'bins', a histogram), so `skphotoz predict --pdf` can write it. "
-    "Default: none, the point redshift only."
+    "of Gaussians or 'bins', a histogram), so `skphotoz predict --pdf` can write it; "
+    "z_phot is then the median of p(z). Default: none, the point redshift only."
 )
 @reports_errors
 def fit(
@@ -98,7 +98,9 @@ def fit(
 
     With --redshift-pdf the model also gives p(z) on a grid of 200 redshifts
     over the training redshifts' range widened by 10% each side (not below
-    0), kept in the model file; `skphotoz predict --pdf` writes it.
+    0), kept in the model file; `skphotoz predict --pdf` writes it, and
+    z_phot is the median of that p(z) (`point_estimate="auto"`), which had
+    the lower sigma_NMAD on four of the five gappy samples measured.
     """
     from skphotoz.catalogs import save_model
 

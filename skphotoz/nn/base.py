@@ -654,7 +654,10 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         -------
         ndarray of shape (n_samples, n_grid)
             Densities, each row integrating to 1 over ``z_grid`` (trapezoid
-            rule); NaN rows for galaxies with too few observed bands.
+            rule); NaN rows for galaxies with too few observed bands, and
+            for a galaxy whose p(z) lies wholly beyond the grid (far outside
+            the training data: :meth:`predict_joint` flags it
+            ``z_out_of_range``).
         """
         parts = [pdf for _, pdf in self._pdf_chunks(X, z_grid)]
         grid = self.z_grid_ if z_grid is None else np.asarray(z_grid, np.float64)

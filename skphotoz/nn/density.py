@@ -163,6 +163,12 @@ class RedshiftDensity:
         point redshift under ``point_estimate="pdf_median"`` is exactly the
         ``median`` of its :meth:`predict_pdf_summary` on the same grid.
         Computed in slices that keep the (rows, K, grid) densities near 64 MB.
+
+        A p(z) with no mass on the grid (all of it beyond the grid's ends,
+        as for a galaxy far outside the training data) has no median there:
+        it gets its mean, :meth:`means`, a number beyond the grid, which the
+        estimators clip to the training bounds and flag ``z_out_of_range``,
+        rather than a NaN that would look like a galaxy with too few bands.
         """
         from skphotoz.pdf import pdf_quantiles
 
@@ -172,12 +178,32 @@ class RedshiftDensity:
         out = np.empty((n, k))
         rows = max(1, 2**24 // (k * self.n_components * len(grid)))
         for start in range(0, n, rows):
-            density = self.density(raw[start : start + rows], grid)
+            part = raw[start : start + rows]
+            density = self.density(part, grid)
             m = len(density)
-            out[start : start + m] = pdf_quantiles(grid, density.reshape(m * k, -1), 0.5).reshape(
-                m, k
-            )
+            median = pdf_quantiles(grid, density.reshape(m * k, -1), 0.5).reshape(m, k)
+            empty = np.isnan(median)
+            if empty.any():
+                median[empty] = self.means(part)[empty]
+            out[start : start + m] = median
         return out
+
+    def means(self, raw):
+        """Mean redshift of each replica's (untruncated) p(z): (n, K) from (n, K, outputs).
+
+        For bins it is the probability-weighted bin centre.
+        """
+        raw = np.asarray(raw, np.float64)
+        lo = self.z_lo[None, :]
+        span = (self.z_hi - self.z_lo)[None, :]
+        m = self.n_components
+        logits = raw[..., :m]
+        weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        weights /= weights.sum(axis=-1, keepdims=True)
+        centres = lo[..., None] + span[..., None] * (np.arange(m) + 0.5) / m
+        if self.family == "mixture":
+            centres = centres + span[..., None] * raw[..., m : 2 * m]
+        return (weights * centres).sum(axis=-1)
 
 
 def replica_pdf_range(redshift, weights):
