@@ -99,6 +99,12 @@ CONTENDERS = {
     ),
     "JointMorphZ base_dropout=0.2": lambda: JointMorphZ(base_dropout=(0.2,), random_state=0),
     "ReplicaEnsemble K=5": lambda: ReplicaEnsemble(n_replicas=5, random_state=0),
+    "JointMorphZ base_dropout=0.2, 300 epochs": lambda: JointMorphZ(
+        base_dropout=(0.2,), epochs=300, random_state=0
+    ),
+    "JointMorphZ 512-512, base_dropout=0.2": lambda: JointMorphZ(
+        base_units=(512, 512), base_dropout=(0.2, 0.2), random_state=0
+    ),
     PEER: lambda: GradientBoostingPair(random_state=0),
     "HGB pair, tuned": lambda: GradientBoostingPair(tune=True, random_state=0),
     "RF pair, median-imputed": lambda: make_pipeline(
