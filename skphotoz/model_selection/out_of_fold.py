@@ -228,9 +228,11 @@ def _fold_replicas(estimator, settings, X, y, splits, seed, verbose):
     inputs = Xv if inputs is frame else inputs
     weights = replica_weights(splits, len(Xv))
     final = final_estimator(estimator)
-    spec = final.network_spec(inputs)
-    # epochs="auto" as a clone fitted on a fold's training rows would resolve it.
-    settings = {**settings, "epochs": final.n_epochs(int(np.mean([len(t) for t, _ in splits])))}
+    # epochs="auto" and base_dropout="auto" as a clone fitted on a fold's
+    # training rows would resolve them.
+    n_train = int(np.mean([len(t) for t, _ in splits]))
+    spec = final.network_spec(inputs, n_rows=n_train)
+    settings = {**settings, "epochs": final.n_epochs(n_train)}
     density = None
     if spec.redshift_pdf is not None:
         density = RedshiftDensity(

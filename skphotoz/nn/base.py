@@ -28,6 +28,7 @@ from skphotoz.nn.spec import (
     check_colours,
     colour_pairs,
     effective_redshift_loss_weight,
+    resolve_base_dropout,
     resolve_epochs,
 )
 from skphotoz.pdf import check_z_grid, default_z_grid, normalise_pdf, pdf_summary
@@ -207,7 +208,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
     _parameter_constraints = {
         "base_units": ["array-like"],
-        "base_dropout": ["array-like"],
+        "base_dropout": ["array-like", StrOptions({"auto"})],
         "class_units": ["array-like"],
         "class_dropout": ["array-like"],
         "redshift_units": ["array-like"],
@@ -310,7 +311,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         return tags
 
     # ---------------------------------------------------------------- layout
-    def network_spec(self, X=None):
+    def network_spec(self, X=None, n_rows=None):
         """The :class:`~skphotoz.nn.spec.NetworkSpec` this estimator trains.
 
         Parameters
@@ -319,6 +320,11 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             Training magnitudes: with ``missing_bands="auto"`` the encoding of
             missing bands is used when they have a gap. Without ``X`` the
             fitted choice (``missing_bands_``) is used, or none if unfitted.
+        n_rows : int, optional
+            Training galaxies per network, for ``base_dropout="auto"``
+            (default: the rows of ``X``; the out-of-fold engine passes a
+            fold's training size). Without either, the fitted rates
+            (``base_dropout_``), or the paper's if unfitted.
         """
         if self.missing_bands == "native":
             native = True
@@ -328,9 +334,16 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             native = not np.all(np.isfinite(np.asarray(X, dtype=np.float64)))
         else:
             native = bool(getattr(self, "missing_bands_", False))
+        if n_rows is None and X is not None:
+            n_rows = np.shape(X)[-2]  # (n, bands), or (replicas, n, bands)
+        base_dropout = self.base_dropout
+        if isinstance(base_dropout, str) and n_rows is None:
+            base_dropout = getattr(self, "base_dropout_", base_dropout)
         return NetworkSpec.from_params(
             base_units=self.base_units,
-            base_dropout=self.base_dropout,
+            base_dropout=resolve_base_dropout(
+                base_dropout, self.base_units, n_rows, getattr(self, "protocol", "fixed")
+            ),
             class_units=self.class_units,
             class_dropout=self.class_dropout,
             redshift_units=self.redshift_units,
@@ -384,7 +397,9 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             )
         weights = weights * class_weight_factors(late, self.class_weight)
         self.uses_pdf_median()  # refuses "pdf_median" without a PDF head, before training
-        self.missing_bands_ = self.network_spec(X).missing_bands
+        spec = self.network_spec(X)
+        self.missing_bands_ = spec.missing_bands
+        self.base_dropout_ = spec.base_dropout
         self.coverage_ = TrainingCoverage().fit(X, redshift)
         # A refit without a PDF head must not keep the last fit's grid: z_grid_
         # is what callers (check_pdf_model, PDFScorer) take as "has a head".

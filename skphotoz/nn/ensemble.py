@@ -133,7 +133,7 @@ standardize, type_column, redshift_column, early_label, verbose
         self,
         *,
         base_units=(512,),
-        base_dropout=(0.5,),
+        base_dropout="auto",
         class_units=(32, 32),
         class_dropout=(0.1, 0.1),
         redshift_units=(),

@@ -40,8 +40,14 @@ class JointMorphZ(BaseJointNetwork):
 
     Parameters
     ----------
-    base_units, base_dropout : tuple, default=(512,), (0.5,)
-        Base module Dense(relu) widths and dropout rates.
+    base_units : tuple, default=(512,)
+        Base module Dense(relu) widths.
+    base_dropout : tuple or "auto", default="auto"
+        Base module dropout rates, one per layer. "auto": the paper's 0.5
+        below 5,000 training galaxies (and under ``protocol="paper"``), 0.2
+        from there, where 0.5 cost sigma_NMAD against the trees
+        (:func:`skphotoz.nn.spec.resolve_base_dropout`; docs/benchmarks.md,
+        Sect. 7). The rates used are ``base_dropout_``.
     class_units, class_dropout : tuple, default=(32, 32), (0.1, 0.1)
         Classification branch widths and dropout rates.
     redshift_units : tuple, default=()
@@ -174,6 +180,8 @@ class JointMorphZ(BaseJointNetwork):
         Input standardisation (over observed magnitudes, then colours).
     missing_bands_ : bool
         Whether the network was built with the missing-band encoding.
+    base_dropout_ : tuple
+        The base module's dropout rates used (``base_dropout`` resolved).
     model_ : keras.Model
         The trained network.
     history_ : dict of list
@@ -209,7 +217,7 @@ class JointMorphZ(BaseJointNetwork):
         self,
         *,
         base_units=(512,),
-        base_dropout=(0.5,),
+        base_dropout="auto",
         class_units=(32, 32),
         class_dropout=(0.1, 0.1),
         redshift_units=(),

@@ -12,9 +12,6 @@ from __future__ import annotations
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 
-# Dropout after each shared layer: the paper's 0.5, whatever the layer widths.
-_BASE_DROPOUT = 0.5
-
 
 def make_model(
     *,
@@ -87,7 +84,7 @@ def make_model(
     Examples
     --------
     >>> from skphotoz.nn.factory import make_model
-    >>> make_model(epochs=20, base_units=(64, 32)).base_dropout
+    >>> make_model(epochs=20, base_units=(64, 32)).network_spec().base_dropout
     (0.5, 0.5)
     >>> [name for name, _ in make_model(threshold="youden", impute=True).steps]
     ['simpleimputer', 'youdenthresholdcv']
@@ -107,8 +104,8 @@ def make_model(
     if redshift_pdf is not None:
         params["redshift_pdf"] = redshift_pdf
     if base_units is not None:
+        # base_dropout="auto" gives every base layer the same rate.
         params["base_units"] = tuple(base_units)
-        params["base_dropout"] = (_BASE_DROPOUT,) * len(params["base_units"])
     if threshold is not None and not youden:
         try:
             params["threshold"] = float(threshold)

@@ -79,6 +79,39 @@ def resolve_epochs(epochs, n_rows, batch_size, protocol="fixed"):
     return int(min(MAX_EPOCHS, max(MIN_AUTO_EPOCHS, budget)))
 
 
+#: base_dropout="auto": the paper's rate below this many training galaxies,
+#: a lighter one from there (docs/benchmarks.md, Sect. 7).
+AUTO_DROPOUT_ROWS = 5_000
+PAPER_BASE_DROPOUT = 0.5
+LARGE_SAMPLE_BASE_DROPOUT = 0.2
+
+
+def resolve_base_dropout(base_dropout, base_units, n_rows, protocol="fixed"):
+    """The base module's dropout rates: ``base_dropout`` itself, or the ``"auto"`` rule.
+
+    "auto" keeps the paper's 0.5 below :data:`AUTO_DROPOUT_ROWS` training
+    galaxies (and always under ``protocol="paper"``, or when the size is
+    unknown) and takes 0.2 from there: with 6,400 and more training
+    galaxies the lighter base had the lower sigma_NMAD, and 0.5 regularised
+    away the scatter the trees reach.
+
+    Examples
+    --------
+    >>> from skphotoz.nn.spec import resolve_base_dropout
+    >>> [resolve_base_dropout("auto", (512,), n) for n in (2000, 8000)]
+    [(0.5,), (0.2,)]
+    >>> resolve_base_dropout("auto", (64, 32), 8000, protocol="paper")
+    (0.5, 0.5)
+    >>> resolve_base_dropout((0.3,), (512,), 8000)
+    (0.3,)
+    """
+    if not isinstance(base_dropout, str):
+        return tuple(base_dropout)
+    large = protocol != "paper" and n_rows is not None and n_rows >= AUTO_DROPOUT_ROWS
+    rate = LARGE_SAMPLE_BASE_DROPOUT if large else PAPER_BASE_DROPOUT
+    return (rate,) * len(tuple(base_units))
+
+
 def effective_redshift_loss_weight(redshift_loss_weight, protocol):
     """The MSE weight actually used: "auto" is 1 (the paper's) for ``protocol="paper"``.
 
