@@ -98,6 +98,7 @@ CONTENDERS = {
         redshift_pdf="mixture", random_state=0
     ),
     "JointMorphZ base_dropout=0.2": lambda: JointMorphZ(base_dropout=(0.2,), random_state=0),
+    "JointMorphZ base_dropout=0.5": lambda: JointMorphZ(base_dropout=(0.5,), random_state=0),
     "ReplicaEnsemble K=5": lambda: ReplicaEnsemble(n_replicas=5, random_state=0),
     "JointMorphZ base_dropout=0.2, 300 epochs": lambda: JointMorphZ(
         base_dropout=(0.2,), epochs=300, random_state=0
