@@ -26,6 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pandas as pd
 from bench_fit_scale import _sample
+from bench_gappy import paired_cells
 from sklearn.metrics import roc_auc_score
 
 PEER = "HGB pair"
@@ -85,22 +86,22 @@ def main():
                 )
                 print(f"n={n} split={split} {name:30s} {seconds:6.1f} s", flush=True)
             pd.DataFrame(rows).to_csv(args.out, index=False)
-    frame = pd.DataFrame(rows)
-    print("\n| n | contender | fit s | " + " | ".join(FIGURES) + " |")
-    print("|---" * (len(FIGURES) + 3) + "|")
+    print("\n" + table(pd.DataFrame(rows)))
+
+
+def table(frame):
+    """The markdown table: per n and contender, means and paired differences from the peer."""
+    lines = ["| n | contender | fit s | " + " | ".join(FIGURES) + " |"]
+    lines.append("|---" * (len(FIGURES) + 3) + "|")
     for n, part in frame.groupby("n"):
         peer = part[part.contender == PEER].set_index("split")
         for name, group in part.groupby("contender", sort=False):
             group = group.set_index("split")
-            cells = []
-            for figure in FIGURES:
-                if name == PEER:
-                    cells.append(f"{group[figure].mean():.4f}")
-                    continue
-                diff = group[figure] - peer[figure]
-                err = diff.std(ddof=1) / np.sqrt(len(diff))
-                cells.append(f"{group[figure].mean():.4f} ({diff.mean():+.4f}±{err:.4f})")
-            print(f"| {n} | {name} | {group.seconds.mean():.1f} | " + " | ".join(cells) + " |")
+            cells = paired_cells(group, None if name == PEER else peer, FIGURES)
+            lines.append(
+                f"| {n} | {name} | {group.seconds.mean():.1f} | " + " | ".join(cells) + " |"
+            )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

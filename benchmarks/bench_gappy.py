@@ -231,6 +231,24 @@ FIGURES = [
 ]
 
 
+def paired_cells(rows, peer, figures):
+    """Table cells "mean (paired difference from ``peer`` ± its standard error)".
+
+    ``rows`` and ``peer`` are indexed by fold (or split); ``peer=None`` gives
+    the means alone, for the peer's own row.
+    """
+    cells = []
+    for figure in figures:
+        mean = rows[figure].mean()
+        if peer is None:
+            cells.append(f"{mean:.4f}")
+            continue
+        diff = rows[figure] - peer[figure]
+        err = diff.std(ddof=1) / np.sqrt(len(diff))
+        cells.append(f"{mean:.4f} ({diff.mean():+.4f}±{err:.4f})")
+    return cells
+
+
 def summary(frame):
     """Mean per contender, and the paired difference from the peer with its standard error."""
     lines = []
@@ -244,15 +262,7 @@ def summary(frame):
         lines.append("|---" * (len(FIGURES) + 3) + "|")
         for contender, rows in part.groupby("contender", sort=False):
             rows = rows.set_index("fold")
-            cells = []
-            for figure in FIGURES:
-                mean = rows[figure].mean()
-                if contender == PEER:
-                    cells.append(f"{mean:.4f}")
-                    continue
-                diff = rows[figure] - peer[figure]
-                err = diff.std(ddof=1) / np.sqrt(len(diff))
-                cells.append(f"{mean:.4f} ({diff.mean():+.4f}±{err:.4f})")
+            cells = paired_cells(rows, None if contender == PEER else peer, FIGURES)
             lines.append(
                 f"| {contender} | "
                 + " | ".join(cells)
