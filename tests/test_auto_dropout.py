@@ -63,3 +63,12 @@ def test_the_engine_resolves_it_by_a_folds_training_size(monkeypatch):
     oof = cross_val_predict_joint(JointMorphZ(random_state=0, **TINY), X, y, cv=splits)
     assert oof["z_phot"].notna().all()
     assert seen and set(seen) == {(0.5,)}
+
+
+def test_the_sequential_pair_follows_the_same_rule():
+    from skphotoz.baselines import SequentialPair
+
+    pair = SequentialPair()
+    assert pair.base_dropout == JointMorphZ().base_dropout == "auto"
+    assert pair.network_spec(AUTO_DROPOUT_ROWS).base_dropout == (0.2,)
+    assert pair.network_spec(300).base_dropout == pair.network_spec().base_dropout == (0.5,)

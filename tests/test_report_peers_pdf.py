@@ -60,7 +60,7 @@ def test_peer_estimators_follow_the_network():
     assert params["epochs"] == 7 and params["base_units"] == (16,)
     sequential = peers["SequentialPair"][-1]
     assert isinstance(sequential, SequentialPair)
-    assert (sequential.epochs, sequential.base_units, sequential.base_dropout) == (7, (16,), (0.5,))
+    assert (sequential.epochs, sequential.base_units, sequential.base_dropout) == (7, (16,), "auto")
     # complete photometry: no imputer in front of the peers that refuse NaN
     complete = run.peer_estimators(["RF pair", "SequentialPair"], network[-1], gappy=False)
     assert isinstance(complete["RF pair"], IndependentPair)

@@ -26,7 +26,13 @@ from sklearn.utils import check_random_state
 
 from skphotoz.baselines.pairs import IndependentPair
 from skphotoz.nn import JointMorphZ
-from skphotoz.nn.spec import CLASS_OUTPUT, REDSHIFT_LAYER, NetworkSpec, resolve_epochs
+from skphotoz.nn.spec import (
+    CLASS_OUTPUT,
+    REDSHIFT_LAYER,
+    NetworkSpec,
+    resolve_base_dropout,
+    resolve_epochs,
+)
 
 #: The paper's layout (Architecture 1): the default of both networks.
 _PAPER_LAYOUT = NetworkSpec()
@@ -106,8 +112,11 @@ class SequentialPair(IndependentPair):
 
     Parameters
     ----------
-    base_units, base_dropout : tuple, default=(512,), (0.5,)
-        Base module of each network: Dense(relu) widths and dropout rates.
+    base_units : tuple, default=(512,)
+        Base module of each network: Dense(relu) widths.
+    base_dropout : tuple or "auto", default="auto"
+        Its dropout rates; "auto" resolves as JointMorphZ's, by the training
+        size (:func:`skphotoz.nn.spec.resolve_base_dropout`).
     class_units, class_dropout : tuple, default=(32, 32), (0.1, 0.1)
         Classification module of the type network, before its sigmoid.
     redshift_units : tuple, default=()
@@ -176,7 +185,7 @@ class SequentialPair(IndependentPair):
         self,
         *,
         base_units=_PAPER_LAYOUT.base_units,
-        base_dropout=_PAPER_LAYOUT.base_dropout,
+        base_dropout="auto",
         class_units=_PAPER_LAYOUT.class_units,
         class_dropout=_PAPER_LAYOUT.class_dropout,
         redshift_units=_PAPER_LAYOUT.redshift_units,
@@ -207,14 +216,16 @@ class SequentialPair(IndependentPair):
         self.early_label = early_label
         self.random_state = random_state
 
-    def network_spec(self):
+    def network_spec(self, n_rows=None):
         """The validated :class:`~skphotoz.nn.spec.NetworkSpec` both networks are cut from.
 
-        p never feeds the redshift: the networks are separate.
+        p never feeds the redshift: the networks are separate. ``n_rows``
+        (training galaxies) resolves ``base_dropout="auto"`` as JointMorphZ
+        does; without it, the paper's rate.
         """
         return NetworkSpec.from_params(
             base_units=self.base_units,
-            base_dropout=self.base_dropout,
+            base_dropout=resolve_base_dropout(self.base_dropout, self.base_units, n_rows),
             class_units=self.class_units,
             class_dropout=self.class_dropout,
             redshift_units=self.redshift_units,
@@ -222,7 +233,7 @@ class SequentialPair(IndependentPair):
         )
 
     def _prototypes(self, types):
-        spec = self.network_spec()  # a malformed layout fails before Keras is imported
+        spec = self.network_spec(len(types))  # a bad layout fails before Keras is imported
         epochs = resolve_epochs(self.epochs, len(types), self.batch_size)
         import keras
 
