@@ -103,6 +103,9 @@ CONTENDERS = {
     "JointMorphZ base_dropout=0.2, 300 epochs": lambda: JointMorphZ(
         base_dropout=(0.2,), epochs=300, random_state=0
     ),
+    "JointMorphZ redshift weight 3": lambda: JointMorphZ(redshift_loss_weight=3.0, random_state=0),
+    "JointMorphZ class 64-64": lambda: JointMorphZ(class_units=(64, 64), random_state=0),
+    "JointMorphZ class dropout 0": lambda: JointMorphZ(class_dropout=(0.0, 0.0), random_state=0),
     "JointMorphZ 512-512, base_dropout=0.2": lambda: JointMorphZ(
         base_units=(512, 512), base_dropout=(0.2, 0.2), random_state=0
     ),
