@@ -283,3 +283,24 @@ def test_band_dropout_hides_bands_in_training_only(trainer):
     assert model.model_.get_layer("band_dropout").rate == 0.3
     first = model.predict_redshift(X)
     np.testing.assert_array_equal(first, model.predict_redshift(X))  # inference is deterministic
+
+
+def test_band_dropout_counter_hash_masks():
+    # The compiled replica epoch draws band-dropout masks from a keyed hash
+    # (cheap under XLA) instead of Keras' generator: the same keep
+    # probability, independent per replica and per step, NaN where hidden.
+    from skphotoz.nn.layers import BandDropout
+
+    x = np.full((4000, 8), 20.0, "float32")
+    layer = BandDropout(0.1, n_replicas=3, seed=0, counter_hash=True)
+    first = np.asarray(layer(x, training=True))
+    second = np.asarray(layer(x, training=True))
+    assert first.shape == (3, 4000, 8)
+    hidden = np.isnan(first)
+    # 96,000 Bernoulli(0.1) draws: standard error 0.001, so 0.01 is 10 errors.
+    assert abs(hidden.mean() - 0.1) < 0.01
+    assert np.all(first[~hidden] == 20.0)
+    assert not np.array_equal(hidden[0], hidden[1])  # replicas differ
+    assert not np.array_equal(hidden, np.isnan(second))  # steps differ
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+    assert BandDropout.from_config(layer.get_config()).counter_hash

@@ -54,7 +54,7 @@ from keras import layers, ops
 
 from skphotoz.nn.base import network_features, replica_standardisation
 from skphotoz.nn.density import RedshiftDensity, replica_pdf_range
-from skphotoz.nn.layers import BandDropout, MagnitudeEncoding
+from skphotoz.nn.layers import BandDropout, MagnitudeEncoding, counter_hash_keep
 from skphotoz.nn.loss import JointLoss, class_weight_factors
 from skphotoz.nn.network import seeds_keras, sigmoid_learning_rate
 from skphotoz.nn.spec import PDF_OUTPUT, REDSHIFT_LAYER, NetworkSpec
@@ -168,46 +168,12 @@ class ReplicaDropout(layers.Layer):
         return config
 
 
-def _fmix32(h):
-    """MurmurHash3's 32-bit finaliser: a bijection of uint32 with full avalanche."""
-    import tensorflow as tf
-
-    shift = tf.bitwise.right_shift
-    h = h ^ shift(h, tf.constant(16, tf.uint32))
-    h = h * tf.constant(0x85EBCA6B, tf.uint32)
-    h = h ^ shift(h, tf.constant(13, tf.uint32))
-    h = h * tf.constant(0xC2B2AE35, tf.uint32)
-    return h ^ shift(h, tf.constant(16, tf.uint32))
-
-
 def _counter_hash_dropout(inputs, rate, seed_generator):
-    """Dropout whose keep bits are a keyed hash of each element's flat index.
-
-    Written by hand because XLA:CPU expands the stateless Philox and
-    ThreeFry generators into code 15x and 2x slower than a ReLU pass on
-    the same tensor (benchmarks/results_replica.md), whereas this is a few
-    integer operations that XLA fuses into the neighbouring elementwise work.
-    For a given step seed the hash is a bijection of the flat index (two
-    keyed rounds of :func:`_fmix32`), so no two elements of a mask share a
-    hash input; every step draws a new seed. An element is kept when its 32
-    hash bits are at least ``rate * 2**32``, so the keep probability is
-    ``1 - rate`` to within 2**-32. It is a statistical hash, not a
-    cryptographic generator, which dropout does not need.
-    """
+    """Dropout whose keep bits are :func:`skphotoz.nn.layers.counter_hash_keep`."""
     import tensorflow as tf
 
-    key = tf.bitcast(tf.cast(seed_generator.next(), tf.int32), tf.uint32)
-    width = inputs.shape[-1]
-    rows = tf.size(inputs) // width
-    # The flat index is built as (row * width + key) + column, so that it
-    # depends on the step's key before it is broadcast to the full shape:
-    # a key-free index is loop-invariant, and XLA would hoist it out of the
-    # epoch loop into a 4-byte-per-element tensor read back at every step.
-    row_start = tf.bitcast(tf.range(rows) * width, tf.uint32) + _fmix32(key[0])
-    index = tf.reshape(row_start, [-1, 1]) + tf.bitcast(tf.range(width), tf.uint32)
-    bits = _fmix32(_fmix32(tf.reshape(index, tf.shape(inputs))) ^ _fmix32(key[1]))
-    threshold = tf.constant(min(int(rate * 2**32), 2**32 - 1), tf.uint32)
-    return inputs * tf.cast(bits >= threshold, inputs.dtype) * (1.0 / (1.0 - rate))
+    keep = counter_hash_keep(inputs, rate, seed_generator)
+    return inputs * tf.cast(keep, inputs.dtype) * (1.0 / (1.0 - rate))
 
 
 def _tensorflow_byte_dropout(inputs, byte_threshold, rate, seed_generator):
@@ -263,7 +229,12 @@ def _build(
     if input_mean is not None:
         if spec.missing_bands and spec.band_dropout > 0:
             band_seed = None if seed is None else seed + 200
-            x = BandDropout(spec.band_dropout, n_replicas=n_replicas, seed=band_seed)(x)
+            x = BandDropout(
+                spec.band_dropout,
+                n_replicas=n_replicas,
+                seed=band_seed,
+                counter_hash=counter_hash_dropout,
+            )(x)
         x = MagnitudeEncoding(
             input_mean,
             input_scale,
