@@ -290,7 +290,6 @@ class _PointOutputs:
         return outputs["p_late"].astype(float), outputs["z_phot"].astype(float)
 
     def of_replicas(self, model, inputs, density, limits, splits):
-        from skphotoz.nn.density import RedshiftDensity
         from skphotoz.nn.replica import predict_replicas
 
         if not self.pdf_median:
@@ -302,9 +301,7 @@ class _PointOutputs:
             for k, (_, test) in enumerate(splits):
                 # A clone's z_grid_ spans its padded training range, which is
                 # replica k's PDF range: the same grid, from the same ends.
-                own = RedshiftDensity(
-                    density.family, density.n_components, density.z_lo[k], density.z_hi[k]
-                )
+                own = density.replica(k)
                 grid = np.linspace(own.z_lo[0], own.z_hi[0], DEFAULT_GRID_POINTS)
                 z_of.append(own.medians(raw[test, k : k + 1], grid)[:, 0])
         return [
@@ -330,7 +327,6 @@ class _PdfOutputs:
         return final.predict_pdf(X_final, z_grid=self.z_grid)
 
     def of_replicas(self, model, inputs, density, limits, splits):
-        from skphotoz.nn.density import RedshiftDensity
         from skphotoz.nn.replica import predict_replicas
 
         _, _, raw = predict_replicas(model, inputs, pdf=True)
@@ -338,9 +334,7 @@ class _PdfOutputs:
         for k, (_, test) in enumerate(splits):
             # Only replica k's own test rows: the (n, K, G) densities of every
             # row under every replica would be K times larger than needed.
-            own = RedshiftDensity(
-                density.family, density.n_components, density.z_lo[k], density.z_hi[k]
-            )
+            own = density.replica(k)
             pdf = normalise_pdf(self.z_grid, own.density(raw[test, k : k + 1], self.z_grid)[:, 0])
             pdf[limits.unusable[test]] = np.nan  # too few bands: no PDF, as a fitted model
             out.append(pdf)

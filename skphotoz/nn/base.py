@@ -430,9 +430,15 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             )
         return self.redshift_pdf is not None and self.point_estimate != "regression"
 
-    def _pdf_density(self):
-        """The fitted PDF head's :class:`~skphotoz.nn.density.RedshiftDensity`."""
-        spec = self.network_spec()
+    def _pdf_density(self, spec=None):
+        """The PDF head's :class:`~skphotoz.nn.density.RedshiftDensity` (None without a head).
+
+        Needs ``pdf_range_``, which a fit sets before training; ``spec``
+        defaults to the fitted layout.
+        """
+        spec = self.network_spec() if spec is None else spec
+        if spec.redshift_pdf is None:
+            return None
         return RedshiftDensity(spec.redshift_pdf, spec.pdf_components, *self.pdf_range_)
 
     def _band_names(self):
@@ -472,18 +478,25 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
     # --------------------------------------------------------------- predict
     @abstractmethod
-    def _network_outputs(self, X):
-        """Raw outputs for validated magnitudes: a dict with ``p_late`` and ``z_phot``."""
+    def _network_outputs(self, X, pdf_median):
+        """Raw outputs for validated magnitudes: a dict with ``p_late`` and ``z_phot``.
 
-    def _outputs(self, X, coverage=False):
+        ``pdf_median``: ``z_phot`` is the PDF head's median; otherwise the
+        regression neuron's value.
+        """
+
+    def _outputs(self, X, coverage=False, point_redshift=True):
         """Network outputs (NaN for unusable galaxies) and the per-galaxy flag masks.
 
         ``coverage`` adds the out-of-coverage checks (a neighbour search per
-        galaxy), which only :meth:`predict_joint` reports.
+        galaxy), which only :meth:`predict_joint` reports. Without
+        ``point_redshift`` (:meth:`predict_proba`) ``z_phot`` is the neuron's
+        value whatever ``point_estimate`` says, so that a caller who wants
+        only P(late type) does not pay for the PDF medians.
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        outputs = self._network_outputs(X)
+        outputs = self._network_outputs(X, point_redshift and self.uses_pdf_median())
         absent, not_detected = missing_band_masks(X)
         unusable = self.too_few_bands(X)
         outside = z_bad = np.zeros(len(X), dtype=bool)
@@ -605,7 +618,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         ndarray of shape (n_samples, 2)
             NaN for a galaxy flagged ``too_few_bands``.
         """
-        p_late = self._outputs(X)[0]["p_late"]
+        p_late = self._outputs(X, point_redshift=False)[0]["p_late"]
         return np.column_stack([1.0 - p_late, p_late])
 
     def predict_redshift(self, X):

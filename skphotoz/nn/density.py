@@ -71,6 +71,10 @@ class RedshiftDensity:
         if np.any(self.z_hi <= self.z_lo):
             raise ValueError("The redshift range of the PDF head is empty (z_hi <= z_lo).")
 
+    def replica(self, k):
+        """The density of replica ``k`` alone (its own redshift range)."""
+        return RedshiftDensity(self.family, self.n_components, self.z_lo[k], self.z_hi[k])
+
     @property
     def n_outputs(self):
         """Raw outputs per galaxy."""
@@ -120,23 +124,14 @@ class RedshiftDensity:
         """
         raw = np.asarray(raw, np.float32)
         grid = np.asarray(z_grid, np.float32)
-        lo = self.z_lo.astype(np.float32)[None, :, None]
-        span = (self.z_hi - self.z_lo).astype(np.float32)[None, :, None]
         m = self.n_components
+        prob, mean, lo, span = self._weights_and_locations(raw)
         if self.family == "mixture":
-            logits = raw[..., :m]
-            weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
-            weights /= weights.sum(axis=-1, keepdims=True)
-            centres = lo + span * (np.arange(m, dtype=np.float32) + 0.5) / m
-            mean = centres + span * raw[..., m : 2 * m]
             width = span * (np.logaddexp(np.float32(0), raw[..., 2 * m :]) + _MIN_WIDTH)
             # Each component's weight over its width, folded in before the grid axis.
-            scale = weights / (width * np.float32(math.sqrt(2 * math.pi)))
+            scale = prob / (width * np.float32(math.sqrt(2 * math.pi)))
             u = (grid - mean[..., None]) / width[..., None]
             return np.einsum("nkm,nkmg->nkg", scale, np.exp(np.float32(-0.5) * u * u))
-        logits = raw - raw.max(axis=-1, keepdims=True)
-        prob = np.exp(logits)
-        prob /= prob.sum(axis=-1, keepdims=True)
         bin_width = span / m
         height = prob / bin_width
         out = np.zeros((*raw.shape[:2], len(grid)), np.float32)
@@ -193,17 +188,26 @@ class RedshiftDensity:
 
         For bins it is the probability-weighted bin centre.
         """
-        raw = np.asarray(raw, np.float64)
-        lo = self.z_lo[None, :]
-        span = (self.z_hi - self.z_lo)[None, :]
+        weights, locations, _, _ = self._weights_and_locations(np.asarray(raw, np.float64))
+        return (weights * locations).sum(axis=-1)
+
+    def _weights_and_locations(self, raw):
+        """Softmax weights and locations (mixture means, or bin centres), (n, K, m) each.
+
+        Also the range's start and span, shaped (1, K, 1); all in ``raw``'s
+        float type.
+        """
+        dtype = raw.dtype
+        lo = self.z_lo.astype(dtype)[None, :, None]
+        span = (self.z_hi - self.z_lo).astype(dtype)[None, :, None]
         m = self.n_components
-        logits = raw[..., :m]
+        logits = raw[..., :m]  # all of a bins head's outputs
         weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
         weights /= weights.sum(axis=-1, keepdims=True)
-        centres = lo[..., None] + span[..., None] * (np.arange(m) + 0.5) / m
+        locations = lo + span * (np.arange(m, dtype=dtype) + 0.5) / m
         if self.family == "mixture":
-            centres = centres + span[..., None] * raw[..., m : 2 * m]
-        return (weights * centres).sum(axis=-1)
+            locations = locations + span * raw[..., m : 2 * m]
+        return weights, locations, lo, span
 
 
 def replica_pdf_range(redshift, weights):

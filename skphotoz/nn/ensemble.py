@@ -266,17 +266,19 @@ standardize, type_column, redshift_column, early_label, verbose
             disagree = spread > self.DISAGREEMENT_FACTOR * max(self.typical_spread_, 1e-6)
         return {"replica_disagreement": disagree}
 
-    def _replica_outputs(self, X):
+    def _replica_outputs(self, X, pdf_median=None):
         """Each replica's P(late type) and point redshift, (n, K) each.
 
-        Under ``point_estimate="pdf_median"`` a replica's point redshift is
-        its own PDF's median, so the mean, spread and interval over replicas
-        are those of the medians, as they are of the regression neuron's
-        values otherwise.
+        With ``pdf_median`` (default: as ``point_estimate`` says) a replica's
+        point redshift is its own PDF's median, so the mean, spread and
+        interval over replicas are those of the medians, as they are of the
+        regression neuron's values otherwise.
         """
         from skphotoz.nn.replica import predict_replicas
 
-        if self.uses_pdf_median():
+        if pdf_median is None:
+            pdf_median = self.uses_pdf_median()
+        if pdf_median:
             p_late, _, raw = predict_replicas(self.model_, X, pdf=True)
             return p_late.astype(np.float64), self._pdf_density().medians(raw, self.z_grid_)
         p_late, redshift = predict_replicas(self.model_, X)
@@ -290,8 +292,8 @@ standardize, type_column, redshift_column, early_label, verbose
     def _n_pdf_replicas(self):
         return self.n_replicas
 
-    def _network_outputs(self, X):
-        p_late, redshift = self._replica_outputs(X)
+    def _network_outputs(self, X, pdf_median):
+        p_late, redshift = self._replica_outputs(X, pdf_median)
         ddof = 1 if self.n_replicas > 1 else 0
         z_phot = redshift.mean(axis=1)
         lo, hi = np.percentile(redshift, [16, 84], axis=1)

@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skphotoz.nn.base import BaseJointNetwork, network_features, observed_standardisation
-from skphotoz.nn.density import RedshiftDensity, replica_pdf_range
+from skphotoz.nn.density import replica_pdf_range
 from skphotoz.nn.spec import PDF_OUTPUT, PROTOCOLS, effective_redshift_loss_weight
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -411,7 +411,7 @@ class JointMorphZ(BaseJointNetwork):
                 learning_rate=self.learning_rate,
                 loss=JointLoss(
                     effective_redshift_loss_weight(self.redshift_loss_weight, self.protocol),
-                    density=self._density(spec),
+                    density=self._pdf_density(spec),
                     pdf_loss_weight=self.pdf_loss_weight,
                 ),
             )
@@ -439,11 +439,6 @@ class JointMorphZ(BaseJointNetwork):
                 Xt, yt, sample_weight=wt, verbose=2 if self.verbose >= 2 else 0, **fit_kwargs
             )
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-
-    def _density(self, spec):
-        if spec.redshift_pdf is None:
-            return None
-        return RedshiftDensity(spec.redshift_pdf, spec.pdf_components, *self.pdf_range_)
 
     def _validation_split(self, Xs, targets, weights, seed):
         """((X, y, w) to train on, validation tuple): a type-stratified hold-out."""
@@ -492,14 +487,13 @@ class JointMorphZ(BaseJointNetwork):
         return Xs.astype(np.float32)
 
     def _pdf_outputs(self, X):
-        raw = np.asarray(self.model_.predict_on_batch(self._network_input(X))[PDF_OUTPUT])
-        return raw if raw.ndim == 3 else raw[:, None, :]  # Keras' network: one replica
+        return _pdf_raw(self.model_.predict_on_batch(self._network_input(X)))
 
-    def _network_outputs(self, X):
+    def _network_outputs(self, X, pdf_median):
         Xs = self._network_input(X)
         p_late = np.empty(len(Xs), dtype=np.float64)
         redshift = np.empty(len(Xs), dtype=np.float64)
-        density = self._pdf_density() if self.uses_pdf_median() else None
+        density = self._pdf_density() if pdf_median else None
         for start in range(0, len(Xs), _PREDICT_CHUNK):
             # predict_on_batch runs the compiled inference function: 1.6x the
             # eager call (benchmarks/results_replica.md), with no progress bar.
@@ -510,7 +504,15 @@ class JointMorphZ(BaseJointNetwork):
             if density is None:
                 redshift[rows] = np.asarray(out["redshift"])[:, 0]
             else:  # the PDF head's median, from the same forward pass
-                raw = np.asarray(out[PDF_OUTPUT])
-                raw = raw if raw.ndim == 3 else raw[:, None, :]  # Keras' network: one replica
-                redshift[rows] = density.medians(raw, self.z_grid_)[:, 0]
+                redshift[rows] = density.medians(_pdf_raw(out), self.z_grid_)[:, 0]
         return {"p_late": p_late, "z_phot": redshift}
+
+
+def _pdf_raw(outputs):
+    """The PDF head's raw outputs from a forward pass, (n, K, outputs).
+
+    The compiled trainer's network has a replica axis (K = 1); Keras' own
+    network has none, so one is added.
+    """
+    raw = np.asarray(outputs[PDF_OUTPUT])
+    return raw if raw.ndim == 3 else raw[:, None, :]

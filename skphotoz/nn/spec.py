@@ -202,7 +202,7 @@ class NetworkSpec:
     """
 
     base_units: tuple = (512,)
-    base_dropout: tuple = (0.5,)
+    base_dropout: tuple = (PAPER_BASE_DROPOUT,)
     class_units: tuple = (32, 32)
     class_dropout: tuple = (0.1, 0.1)
     redshift_units: tuple = ()
