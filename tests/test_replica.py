@@ -20,6 +20,8 @@ from .conftest import TINY, make_joint_sample
 
 ARCH = {k: TINY[k] for k in ("base_units", "base_dropout", "class_units", "class_dropout")}
 NO_DROPOUT = {**ARCH, "base_dropout": (0.0,), "class_dropout": (0.0,)}
+# With a hidden redshift layer, so that the equivalence test covers the branch.
+NO_DROPOUT_BRANCH = {**NO_DROPOUT, "redshift_units": (8,)}
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +92,13 @@ def test_same_result_as_jointmorphz_fixed_with_same_start():
     # rebuilt the way JointMorphZ.fit seeds them.
     X, y, types, z = make_joint_sample(n=48)
     params = {"epochs": 6, "batch_size": 48, "redshift_loss_weight": 10.0}
-    est = JointMorphZ(**NO_DROPOUT, **params, trainer="keras", colours=False, random_state=0)
+    est = JointMorphZ(**NO_DROPOUT_BRANCH, **params, trainer="keras", colours=False, random_state=0)
     est.fit(X, y)
     seed = int(check_random_state(0).randint(np.iinfo(np.int32).max))
     keras.utils.set_random_seed(seed)
-    start = build_joint_network(X.shape[1], seed=seed, **NO_DROPOUT).get_weights()
+    start = build_joint_network(X.shape[1], seed=seed, **NO_DROPOUT_BRANCH).get_weights()
     p, zp = _train(
-        X, types == "LT", z, np.ones((48, 2)), initial_weights=start, **params, **NO_DROPOUT,
+        X, types == "LT", z, np.ones((48, 2)), initial_weights=start, **params, **NO_DROPOUT_BRANCH,
     )  # fmt: skip
     np.testing.assert_allclose(p[:, 0], est.predict_proba(X)[:, 1], atol=1e-5)
     # The estimator clips its redshifts to the bounds of its training range;

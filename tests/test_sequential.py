@@ -90,7 +90,11 @@ def test_each_network_is_trained_under_the_fixed_protocol(trained):
         [(16, "relu"), (8, "relu"), (1, "sigmoid")],
         [0.1],  # no layer for a dropout of 0
     )
-    assert dense_layers(pair.regressor_["network"]) == ([(16, "relu"), (1, "linear")], [0.1])
+    # The redshift network has the joint network's default branch: two Dense(64).
+    assert dense_layers(pair.regressor_["network"]) == (
+        [(16, "relu"), (64, "relu"), (64, "relu"), (1, "linear")],
+        [0.1],
+    )
 
 
 def test_learns_the_synthetic_sample_better_than_a_constant(trained):
@@ -129,13 +133,16 @@ def test_defaults_are_the_paper_layout_and_the_joint_protocol():
     assert "classifier" not in inspect.signature(SequentialPair).parameters
 
 
-def test_default_networks_have_the_paper_size():
+def test_default_networks_have_the_paper_base_and_the_joint_redshift_branch():
     X, y, _, _ = make_joint_sample(n=40)
     pair = SequentialPair(epochs=1, random_state=0).fit(X, y)
     classifier, regressor = pair.classifier_["network"], pair.regressor_["network"]
     relu = [(512, "relu"), (32, "relu"), (32, "relu")]
     assert dense_layers(classifier) == ([*relu, (1, "sigmoid")], [0.5, 0.1, 0.1])
-    assert dense_layers(regressor) == ([(512, "relu"), (1, "linear")], [0.5])
+    assert dense_layers(regressor) == (
+        [(512, "relu"), (64, "relu"), (64, "relu"), (1, "linear")],
+        [0.5],
+    )
     assert isinstance(classifier.model_.optimizer, keras.optimizers.RMSprop)
     assert (classifier.loss, regressor.loss) == ("binary_crossentropy", "mse")
 

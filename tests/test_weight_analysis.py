@@ -16,7 +16,8 @@ from skphotoz.reporting.plots import plot_weight_qq
 
 from .conftest import TINY, make_joint_sample
 
-PARAMS = {k: v for k, v in TINY.items() if k != "random_state"}
+# The paper's redshift branch (no hidden layer), as its Fig. 8.
+PARAMS = {**{k: v for k, v in TINY.items() if k != "random_state"}, "redshift_units": ()}
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,20 @@ def test_same_seed_same_resamples():
         b = bootstrap_weight_analysis(X, y, n_runs=3, estimator_params=params, random_state=5)
     np.testing.assert_array_equal(a.bootstrap_counts, b.bootstrap_counts)
     assert a.random_neuron == b.random_neuron
+
+
+def test_with_hidden_redshift_layers_it_reads_the_last_one():
+    # The default branch (two hidden layers): the neuron's inputs are the
+    # last hidden layer's 64 units and p, so 65 weights per run.
+    X, y, _, _ = make_joint_sample(30)
+    params = {**PARAMS, "epochs": 1, "redshift_units": "auto"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            replica, "train_replicas", functools.partial(replica.train_replicas, jit_compile=False)
+        )
+        result = bootstrap_weight_analysis(X, y, n_runs=3, estimator_params=params, random_state=0)
+    assert result.raw_weights.shape == (3, 64 + 1)
+    assert 0 <= result.random_neuron < 64
 
 
 def test_weight_statistics_of_a_normal_sample():

@@ -32,6 +32,7 @@ from skphotoz.nn.spec import (
     NetworkSpec,
     resolve_base_dropout,
     resolve_epochs,
+    resolve_redshift_units,
 )
 
 #: The paper's layout (Architecture 1): the default of both networks.
@@ -98,8 +99,10 @@ class SequentialPair(IndependentPair):
     * type: base module Dense(512, relu) + Dropout(0.5), then its own
       classification module Dense(32, relu) + Dropout(0.1), twice, and
       Dense(1, sigmoid), trained on the binary cross-entropy;
-    * redshift: its own base module of the same layout, then Dense(1,
-      linear), trained on the mean squared error; it never sees P(LT).
+    * redshift: its own base module of the same layout, then the joint
+      network's redshift branch (by default two Dense(64, relu), where the
+      paper had none) and Dense(1, linear), trained on the mean squared
+      error; it never sees P(LT).
 
     Both are trained as ``JointMorphZ()`` is by default: magnitudes z-scored
     with the training mean and standard deviation, a fixed number of
@@ -119,9 +122,11 @@ class SequentialPair(IndependentPair):
         size (:func:`skphotoz.nn.spec.resolve_base_dropout`).
     class_units, class_dropout : tuple, default=(32, 32), (0.1, 0.1)
         Classification module of the type network, before its sigmoid.
-    redshift_units : tuple, default=()
+    redshift_units : tuple or "auto", default="auto"
         Dense(relu) layers of the redshift network between its base module
-        and Dense(1) (``(16,)`` as in the paper's Architecture 4).
+        and Dense(1) (``(16,)`` as in the paper's Architecture 4); "auto"
+        resolves as JointMorphZ's (:func:`skphotoz.nn.spec.resolve_redshift_units`),
+        so that the two designs differ only in what they share.
     epochs : int or "auto", default="auto"
         Training epochs of each network (all of them: no early stopping);
         "auto" resolves as JointMorphZ's (:func:`skphotoz.nn.spec.resolve_epochs`).
@@ -188,7 +193,7 @@ class SequentialPair(IndependentPair):
         base_dropout="auto",
         class_units=_PAPER_LAYOUT.class_units,
         class_dropout=_PAPER_LAYOUT.class_dropout,
-        redshift_units=_PAPER_LAYOUT.redshift_units,
+        redshift_units="auto",
         epochs=_JOINT_DEFAULTS["epochs"],
         batch_size=_JOINT_DEFAULTS["batch_size"],
         learning_rate=_JOINT_DEFAULTS["learning_rate"],
@@ -228,7 +233,7 @@ class SequentialPair(IndependentPair):
             base_dropout=resolve_base_dropout(self.base_dropout, self.base_units, n_rows),
             class_units=self.class_units,
             class_dropout=self.class_dropout,
-            redshift_units=self.redshift_units,
+            redshift_units=resolve_redshift_units(self.redshift_units),
             feed_class_probability=False,
         )
 

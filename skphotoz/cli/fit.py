@@ -100,8 +100,8 @@ def fit(
     over the training redshifts' range widened by 10% each side (not below
     0), kept in the model file; `skphotoz predict --pdf` writes it, and
     z_phot is the median of that p(z) (`point_estimate="auto"`), which had
-    the lower sigma_NMAD on all five gappy samples measured (docs/benchmarks.md,
-    Sect. 7).
+    the lower sigma_NMAD on four of the five gappy samples measured and the
+    same on the fifth (docs/benchmarks.md, Sect. 7).
     """
     from skphotoz.catalogs import save_model
 

@@ -12,6 +12,11 @@ platykurtic (Pearson kurtosis 1.81 +/- 0.04), with 41% / 13% of runs above
 
 The runs are replicas (:mod:`skphotoz.nn.replica`) whose sample weights are
 the bootstrap counts, so 1000 runs train as a few vectorised Keras calls.
+
+The analysis reads whatever feeds the redshift neuron: with the paper's
+branch (``redshift_units=()``, as the paper's Fig. 8) the base module's
+units and p; with hidden redshift layers (JointMorphZ's default outside
+``protocol="paper"``) the last hidden layer's units and p.
 """
 
 from __future__ import annotations
@@ -127,8 +132,10 @@ def bootstrap_weight_analysis(
     * ``statistics``: DataFrame, index ``class_probability``,
       ``random_neuron``, ``layer``; columns of :func:`weight_statistics`;
     * ``class_weights`` (n_runs,): the standardised weight of the p input;
-    * ``random_neuron_weights`` (n_runs,): that of one base-module input,
-      drawn at random (``random_neuron`` is its index);
+    * ``random_neuron_weights`` (n_runs,): that of one other input of the
+      neuron, drawn at random (``random_neuron`` is its index): a base-module
+      unit in the paper's layout, a unit of the last hidden redshift layer
+      otherwise;
     * ``layer_weights`` (n_inputs,): the whole standardised layer of run 0
       (the paper plots a single run: the shape does not change from run to
       run);
@@ -143,7 +150,7 @@ def bootstrap_weight_analysis(
     >>> X = rng.normal(22, 1, size=(40, 4))
     >>> y = np.column_stack([np.where(X[:, 0] > 22, "LT", "ET"), np.abs(X[:, 1] - 21) / 4])
     >>> params = {"base_units": (8,), "base_dropout": (0.0,), "class_units": (4,),
-    ...           "class_dropout": (0.0,), "epochs": 2, "batch_size": 16}
+    ...           "class_dropout": (0.0,), "redshift_units": (), "epochs": 2, "batch_size": 16}
     >>> result = bootstrap_weight_analysis(X, y, n_runs=5, estimator_params=params,
     ...                                    random_state=0)
     >>> result.statistics.index.tolist(), result.raw_weights.shape

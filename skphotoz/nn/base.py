@@ -30,6 +30,7 @@ from skphotoz.nn.spec import (
     effective_redshift_loss_weight,
     resolve_base_dropout,
     resolve_epochs,
+    resolve_redshift_units,
 )
 from skphotoz.pdf import check_z_grid, default_z_grid, normalise_pdf, pdf_summary
 from skphotoz.validation import (
@@ -211,7 +212,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         "base_dropout": ["array-like", StrOptions({"auto"})],
         "class_units": ["array-like"],
         "class_dropout": ["array-like"],
-        "redshift_units": ["array-like"],
+        "redshift_units": ["array-like", StrOptions({"auto"})],
         "feed_class_probability": ["boolean"],
         "epochs": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -339,14 +340,13 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         base_dropout = self.base_dropout
         if isinstance(base_dropout, str) and n_rows is None:
             base_dropout = getattr(self, "base_dropout_", base_dropout)
+        protocol = getattr(self, "protocol", "fixed")
         return NetworkSpec.from_params(
             base_units=self.base_units,
-            base_dropout=resolve_base_dropout(
-                base_dropout, self.base_units, n_rows, getattr(self, "protocol", "fixed")
-            ),
+            base_dropout=resolve_base_dropout(base_dropout, self.base_units, n_rows, protocol),
             class_units=self.class_units,
             class_dropout=self.class_dropout,
-            redshift_units=self.redshift_units,
+            redshift_units=resolve_redshift_units(self.redshift_units, protocol),
             feed_class_probability=self.feed_class_probability,
             missing_bands=native,
             band_dropout=self.band_dropout if native else 0.0,

@@ -136,7 +136,7 @@ standardize, type_column, redshift_column, early_label, verbose
         base_dropout="auto",
         class_units=(32, 32),
         class_dropout=(0.1, 0.1),
-        redshift_units=(),
+        redshift_units="auto",
         feed_class_probability=True,
         epochs="auto",
         batch_size=64,

@@ -50,9 +50,13 @@ class JointMorphZ(BaseJointNetwork):
         Sect. 7). The rates used are ``base_dropout_``.
     class_units, class_dropout : tuple, default=(32, 32), (0.1, 0.1)
         Classification branch widths and dropout rates.
-    redshift_units : tuple, default=()
+    redshift_units : tuple or "auto", default="auto"
         Dense(relu) layers on the base output before the concatenation with
-        p (``(16,)`` is the paper's Architecture 4).
+        p (``()`` is the paper's branch, ``(16,)`` its Architecture 4).
+        "auto": ``(64, 64)``, or the paper's ``()`` under
+        ``protocol="paper"`` (:func:`skphotoz.nn.spec.resolve_redshift_units`):
+        the hidden layers lowered sigma_NMAD on every gappy sample of
+        docs/benchmarks.md, Sect. 7.
     feed_class_probability : bool, default=True
         Feed p into the redshift branch (the paper's design).
     protocol : {"fixed", "paper", "total_loss"}, default="fixed"
@@ -220,7 +224,7 @@ class JointMorphZ(BaseJointNetwork):
         base_dropout="auto",
         class_units=(32, 32),
         class_dropout=(0.1, 0.1),
-        redshift_units=(),
+        redshift_units="auto",
         feed_class_probability=True,
         protocol="fixed",
         epochs="auto",
