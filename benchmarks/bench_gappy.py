@@ -109,6 +109,13 @@ CONTENDERS = {
     "JointMorphZ 512-512, base_dropout=0.2": lambda: JointMorphZ(
         base_units=(512, 512), base_dropout=(0.2, 0.2), random_state=0
     ),
+    "JointMorphZ no hidden redshift layer": lambda: JointMorphZ(redshift_units=(), random_state=0),
+    "JointMorphZ redshift branch 32-32": lambda: JointMorphZ(
+        redshift_units=(32, 32), random_state=0
+    ),
+    "JointMorphZ redshift branch 128-128": lambda: JointMorphZ(
+        redshift_units=(128, 128), random_state=0
+    ),
     PEER: lambda: GradientBoostingPair(random_state=0),
     "HGB pair, tuned": lambda: GradientBoostingPair(tune=True, random_state=0),
     "RF pair, median-imputed": lambda: make_pipeline(
