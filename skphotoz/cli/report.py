@@ -133,7 +133,7 @@ def _check_sed_inputs(filters, templates):
     help="Peers predicted on the same folds as the network and compared with it by paired "
     "bootstrap differences, comma-separated: 'HGB pair', 'RF pair', 'separate networks' "
     "(the paper's two sequential networks on the fast path), 'SequentialPair' (the same "
-    "through scikeras, ~30x slower); 'none' for no peers table.",
+    "through scikeras, ~20x slower); 'none' for no peers table.",
 )
 @redshift_pdf_option(
     "Give the network a redshift-PDF head and add the out-of-sample PDFs' PIT "

@@ -30,7 +30,7 @@ PEERS = {
     "the model of skphotoz.baselines.SequentialPair (scikeras), which is too slow for "
     "leave-one-out.",
     "SequentialPair": "SequentialPair, the same two sequential networks trained through "
-    "scikeras, one fit per fold (about 30 times slower; behind SimpleImputer(add_indicator="
+    "scikeras, one fit per fold (about 20 times slower; behind SimpleImputer(add_indicator="
     "True) when the sample has missing bands).",
 }
 
