@@ -7,16 +7,9 @@ from skphotoz import JointMorphZ, ReplicaEnsemble
 from skphotoz.baselines import SequentialPair
 from skphotoz.nn.spec import ARCHITECTURES, AUTO_REDSHIFT_UNITS, resolve_redshift_units
 
+from .conftest import make_joint_sample
+
 TINY = {"base_units": (8,), "class_units": (4,), "class_dropout": (0.0,), "epochs": 1}
-
-
-def _sample(n=120, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(21.0, 1.0, size=(n, 3))
-    y = np.empty((n, 2), dtype=object)
-    y[:, 0] = np.where(X[:, 0] > 21.0, "LT", "ET")
-    y[:, 1] = np.abs(X[:, 1] - 20.0) / 5
-    return X, y
 
 
 def test_the_rule():
@@ -45,7 +38,7 @@ def test_the_papers_architectures_keep_their_branch():
 
 @pytest.mark.parametrize("trainer", ["keras", "compiled"])
 def test_a_fitted_network_has_the_layers(trainer):
-    X, y = _sample()
+    X, y, _, _ = make_joint_sample(120)
     model = JointMorphZ(trainer=trainer, random_state=0, **TINY).fit(X, y)
     if trainer == "keras":
         widths = [model.model_.get_layer(f"redshift_dense_{i}").units for i in range(2)]
@@ -57,7 +50,7 @@ def test_a_fitted_network_has_the_layers(trainer):
 
 
 def test_a_bad_value_is_refused():
-    X, y = _sample()
+    X, y, _, _ = make_joint_sample(120)
     with pytest.raises(ValueError, match="redshift_units"):
         JointMorphZ(redshift_units="wide", **TINY).fit(X, y)
     with pytest.raises(ValueError, match="positive integers"):
