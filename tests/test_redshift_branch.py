@@ -17,6 +17,8 @@ def test_the_rule():
     assert resolve_redshift_units("auto", protocol="paper") == ()
     assert resolve_redshift_units([16]) == (16,)  # an explicit layout stays
     assert resolve_redshift_units((), protocol="fixed") == ()
+    with pytest.raises(ValueError, match="'auto'"):
+        resolve_redshift_units("wide")
 
 
 def test_every_estimator_resolves_it_alike():

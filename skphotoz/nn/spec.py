@@ -136,6 +136,8 @@ def resolve_redshift_units(redshift_units, protocol="fixed"):
     """
     if not isinstance(redshift_units, str):
         return tuple(redshift_units)
+    if redshift_units != "auto":
+        raise ValueError(f"redshift_units must be a tuple or 'auto'; got {redshift_units!r}.")
     return () if protocol == "paper" else AUTO_REDSHIFT_UNITS
 
 
