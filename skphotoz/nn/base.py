@@ -369,13 +369,14 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         )
 
     def _fit_inputs(self, X, y, sample_weight=None):
-        """Validated ``(X, late, redshift, weights)`` for training; sets ``classes_``.
+        """Validated ``(X, late, redshift, weights, spec)`` for training; sets ``classes_``.
 
         ``classes_`` is ``[early, late]`` as :func:`skphotoz.validation.type_classes`
         reads the labels (with ``early_label``), so ``predict_proba``'s columns
         are [P(ET), P(LT)] whatever the labels' sort order. ``weights``
         multiplies the sample weights and the class weights (ones when
-        neither is given).
+        neither is given); ``spec`` is the layout to train, resolved from
+        ``X`` (its gaps and size) and validated before any training.
         """
         X, types, redshift, self.classes_ = check_joint_fit_input(
             self, X, y, allow_missing=self.missing_bands != "error"
@@ -408,7 +409,7 @@ class BaseJointNetwork(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         if self.redshift_pdf is not None:
             self.redshift_range_ = (float(redshift.min()), float(redshift.max()))
             self.z_grid_ = default_z_grid(self.redshift_range_)
-        return X, late, redshift, weights
+        return X, late, redshift, weights, spec
 
     def uses_pdf_median(self):
         """Whether ``z_phot`` is the median of the PDF head's p(z) (``point_estimate``).

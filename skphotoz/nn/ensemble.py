@@ -216,8 +216,7 @@ standardize, type_column, redshift_column, early_label, verbose
         # importing skphotoz does not start TensorFlow.
         from skphotoz.nn.replica import train_replicas
 
-        X, late, redshift, weights = self._fit_inputs(X, y, sample_weight)
-        spec = self.network_spec(X)  # validates the layout before any work
+        X, late, redshift, weights, spec = self._fit_inputs(X, y, sample_weight)
         rng = check_random_state(self.random_state)
         counts = np.zeros((len(X), self.n_replicas), dtype=np.int32)
         for rows in (np.flatnonzero(late), np.flatnonzero(~late)):

@@ -332,8 +332,7 @@ class JointMorphZ(BaseJointNetwork):
         -------
         self : JointMorphZ
         """
-        X, late, redshift, weights = self._fit_inputs(X, y, sample_weight)
-        spec = self.network_spec(X)  # validates the layout before any work
+        X, late, redshift, weights, spec = self._fit_inputs(X, y, sample_weight)
         self.trainer_ = self._resolve_trainer()
         if spec.redshift_pdf is not None:
             self.pdf_range_ = replica_pdf_range(redshift, weights[:, None])
