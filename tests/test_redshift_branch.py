@@ -7,9 +7,7 @@ from skphotoz import JointMorphZ, ReplicaEnsemble
 from skphotoz.baselines import SequentialPair
 from skphotoz.nn.spec import ARCHITECTURES, AUTO_REDSHIFT_UNITS, resolve_redshift_units
 
-from .conftest import make_joint_sample
-
-TINY = {"base_units": (8,), "class_units": (4,), "class_dropout": (0.0,), "epochs": 1}
+from .conftest import TINY, make_joint_sample
 
 
 def test_the_rule():
@@ -41,7 +39,7 @@ def test_the_papers_architectures_keep_their_branch():
 @pytest.mark.parametrize("trainer", ["keras", "compiled"])
 def test_a_fitted_network_has_the_layers(trainer):
     X, y, _, _ = make_joint_sample(120)
-    model = JointMorphZ(trainer=trainer, random_state=0, **TINY).fit(X, y)
+    model = JointMorphZ(trainer=trainer, **TINY).fit(X, y)
     if trainer == "keras":
         widths = [model.model_.get_layer(f"redshift_dense_{i}").units for i in range(2)]
         assert widths == [64, 64]
