@@ -23,8 +23,12 @@ Samples (the hardest we have; ``--samples``):
   observed ones) and drawn at OTELO's 8% early types (``--n-sdss``).
 
     python benchmarks/bench_gappy.py [--samples vipers,cnoc2,demo-random,demo-faint,sdss]
-        [--n-demo 2000] [--n-sdss 8000] [--contenders "A|B|..."]
+        [--n-demo 2000] [--n-sdss 8000] [--contenders "A|B|..."] [--seeds 0,1,2]
         [--out benchmarks/results_gappy.csv]
+
+It prints the per-sample tables, each contender's verdicts against the
+target (won / ahead / tie / behind the peer on the five figures), and, with
+several seeds, how much re-seeding moves each figure.
 """
 
 from __future__ import annotations
@@ -189,7 +193,7 @@ def fold_metrics(late, z_spec, p_late, z_phot):
     }
 
 
-def run_sample(name, X, y, contenders, folds):
+def run_sample(name, X, y, contenders, folds, seeds=(0,)):
     """Per-fold figures of every contender, on the galaxies that EVERY contender predicts.
 
     A joint network gives no number to a galaxy with fewer observed bands
@@ -197,6 +201,11 @@ def run_sample(name, X, y, contenders, folds):
     figures are computed on the galaxies all contenders predicted, so that
     every contender is scored on the same galaxies, and ``unpredicted``
     says how many each one left out.
+
+    ``seeds``: every contender but the peer is run once per seed (the
+    ``random_state`` of :func:`cross_val_predict_joint`, which seeds the
+    networks' initial weights, dropout and batch order); the peer, the
+    fixed reference of every paired difference, runs once at seed 0.
     """
     types = np.asarray(y.iloc[:, 0]) if hasattr(y, "iloc") else np.asarray(y)[:, 0]
     z_spec = np.asarray(y.iloc[:, 1] if hasattr(y, "iloc") else np.asarray(y)[:, 1], float)
@@ -204,22 +213,26 @@ def run_sample(name, X, y, contenders, folds):
     splits = list(StratifiedTypeKFold(folds, shuffle=True, random_state=0).split(X, y))
     predictions, seconds = {}, {}
     for contender in contenders:
-        start = time.perf_counter()
-        oof = cross_val_predict_joint(CONTENDERS[contender](), X, y, cv=splits, random_state=0)
-        seconds[contender] = time.perf_counter() - start
-        predictions[contender] = oof["p_late"].to_numpy(), oof["z_phot"].to_numpy()
-        print(f"  {contender:32s} {seconds[contender]:7.1f} s", flush=True)
+        for seed in (0,) if contender == PEER else seeds:
+            start = time.perf_counter()
+            oof = cross_val_predict_joint(
+                CONTENDERS[contender](), X, y, cv=splits, random_state=seed
+            )
+            seconds[contender, seed] = time.perf_counter() - start
+            predictions[contender, seed] = oof["p_late"].to_numpy(), oof["z_phot"].to_numpy()
+            print(f"  {contender:32s} seed {seed} {seconds[contender, seed]:7.1f} s", flush=True)
     common = np.logical_and.reduce([np.isfinite(z) for _, z in predictions.values()])
     rows = []
-    for contender, (p_late, z_phot) in predictions.items():
+    for (contender, seed), (p_late, z_phot) in predictions.items():
         for k, (_, test) in enumerate(splits):
             ok = test[common[test]]
             rows.append(
                 {
                     "sample": name,
                     "contender": contender,
+                    "seed": seed,
                     "fold": k,
-                    "seconds": seconds[contender],
+                    "seconds": seconds[contender, seed],
                     "unpredicted": int(np.isnan(z_phot).sum()),
                     "scored": int(common.sum()),
                     **fold_metrics(late[ok], z_spec[ok], p_late[ok], z_phot[ok]),
@@ -259,8 +272,79 @@ def paired_cells(rows, peer, figures):
     return cells
 
 
+#: The five figures of the issue's target, and the sign that makes a difference better.
+TARGET = {"sigma_nmad": -1, "outliers": -1, "std_dz": -1, "auc": 1, "min_rate_youden": 1}
+
+
+def _with_seeds(frame):
+    # Results written before --seeds existed have no seed column: seed 0.
+    return frame if "seed" in frame else frame.assign(seed=0)
+
+
+def _label(contender, seed):
+    return contender if seed == 0 else f"{contender}, seed {seed}"
+
+
+def verdicts(frame, contender, seed=0):
+    """The target table: each figure's paired difference from the peer, and its verdict.
+
+    "won": better by more than one paired standard error; "ahead": better by
+    less; "tie": equal; "behind": worse.
+    """
+    frame = _with_seeds(frame)
+    lines = [
+        f"\n{_label(contender, seed)} against the peer\n",
+        "| sample | " + " | ".join(TARGET) + " |",
+        "|---" * (len(TARGET) + 1) + "|",
+    ]
+    tally = {"won": 0, "ahead": 0, "tie": 0, "behind": 0}
+    for sample, part in frame.groupby("sample", sort=False):
+        peer = part[part.contender == PEER].set_index("fold")
+        rows = part[(part.contender == contender) & (part.seed == seed)].set_index("fold")
+        if rows.empty or peer.empty:
+            continue
+        cells = []
+        for figure, sign in TARGET.items():
+            diff = rows[figure] - peer[figure]
+            err = diff.std(ddof=1) / np.sqrt(len(diff))
+            better = sign * diff.mean()
+            if better > err:
+                verdict = "won"
+            else:
+                verdict = "ahead" if better > 0 else "tie" if better == 0 else "behind"
+            tally[verdict] += 1
+            cells.append(f"{diff.mean():+.4f}±{err:.4f} {verdict}")
+        lines.append(f"| {sample} | " + " | ".join(cells) + " |")
+    lines.append(", ".join(f"{k} {v}" for k, v in tally.items()))
+    return "\n".join(lines)
+
+
+def seed_spread(frame):
+    """Across-seed standard deviation of each contender's figures (its seed noise).
+
+    For every sample and contender run with two seeds or more: the standard
+    deviation, over seeds, of the 5-fold mean of each target figure. A
+    margin over the peer smaller than this is within what re-seeding the
+    same network moves.
+    """
+    frame = _with_seeds(frame)
+    lines = [
+        "\nSeed spread: standard deviation over seeds of the fold-mean figures\n",
+        "| sample | contender | seeds | " + " | ".join(TARGET) + " |",
+        "|---" * (len(TARGET) + 3) + "|",
+    ]
+    for (sample, contender), part in frame.groupby(["sample", "contender"], sort=False):
+        means = part.groupby("seed")[list(TARGET)].mean()
+        if len(means) < 2:
+            continue
+        cells = [f"{means[figure].std(ddof=1):.4f}" for figure in TARGET]
+        lines.append(f"| {sample} | {contender} | {len(means)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def summary(frame):
     """Mean per contender, and the paired difference from the peer with its standard error."""
+    frame = _with_seeds(frame)
     lines = []
     for sample, part in frame.groupby("sample", sort=False):
         peer = part[part.contender == PEER].set_index("fold")
@@ -270,11 +354,11 @@ def summary(frame):
         )
         lines.append("| contender | " + " | ".join(FIGURES) + " | unpredicted | s |")
         lines.append("|---" * (len(FIGURES) + 3) + "|")
-        for contender, rows in part.groupby("contender", sort=False):
+        for (contender, seed), rows in part.groupby(["contender", "seed"], sort=False):
             rows = rows.set_index("fold")
             cells = paired_cells(rows, None if contender == PEER else peer, FIGURES)
             lines.append(
-                f"| {contender} | "
+                f"| {_label(contender, seed)} | "
                 + " | ".join(cells)
                 + f" | {rows.unpredicted.iloc[0]} | {rows.seconds.iloc[0]:.0f} |"
             )
@@ -288,9 +372,13 @@ def main():
     parser.add_argument("--n-demo", type=int, default=2000)
     parser.add_argument("--n-sdss", type=int, default=8000)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--seeds", default="0", help="comma-separated seeds for every contender but the peer"
+    )
     parser.add_argument("--out", default="benchmarks/results_gappy.csv")
     args = parser.parse_args()
     contenders = args.contenders.split("|")
+    seeds = tuple(int(seed) for seed in args.seeds.split(","))
     frames = []
     for name in args.samples.split(","):
         if name in ("vipers", "cnoc2", "sdss") and shared_data_home() is None:
@@ -299,11 +387,16 @@ def main():
         X, y = load_sample(name, args.n_demo, args.n_sdss)
         gaps = float(np.isnan(np.asarray(X, dtype=float)).mean())
         print(f"{name}: {len(X)} galaxies, {gaps:.1%} of magnitudes missing", flush=True)
-        frames.append(run_sample(name, X, y, contenders, args.folds))
+        frames.append(run_sample(name, X, y, contenders, args.folds, seeds))
         pd.concat(frames).to_csv(args.out, index=False)
     frame = pd.concat(frames)
     print("Each cell: mean over folds (paired difference from the HGB pair ± its standard error)")
     print(summary(frame))
+    for contender in contenders:
+        if contender != PEER:
+            print(verdicts(frame, contender))
+    if len(seeds) > 1:
+        print(seed_spread(frame))
 
 
 if __name__ == "__main__":
