@@ -519,6 +519,11 @@ def load_sdss_2mass(
         f"{load_sdss_2mass.__doc__}\nThis load: {len(frame)} galaxies with all of "
         f"{', '.join(columns if complete else columns[:5])}; {int((~good).sum())} "
         f"without were left out"
-        + ("." if complete else f"; {int(np.isnan(mags).any(axis=1).sum())} kept with NaN in JHK.")
+        # ``complete`` only means something with J, H, K: ugriz alone are always complete.
+        + (
+            "."
+            if complete or not with_2mass
+            else f"; {int(np.isnan(mags).any(axis=1).sum())} kept with NaN in JHK."
+        )
     )
     return Bunch(data=X, target=y, frame=frame, feature_names=columns, bands=filters, DESCR=descr)

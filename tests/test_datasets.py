@@ -57,6 +57,10 @@ def test_sdss_2mass_gappy(data_home):
     assert np.array_equal(jhk.isna().to_numpy(), errors.isna().to_numpy())
     assert jhk.notna().all(axis=1).sum() >= len(complete.data)
     assert "kept with NaN in JHK" in gappy.DESCR
+    # Without 2MASS there are no JHK to be missing: complete=False changes nothing.
+    ugriz_only = load_sdss_2mass(data_home, complete=False, n_samples=50)
+    assert list(ugriz_only.data.columns) == list("ugriz")
+    assert "kept with NaN" not in ugriz_only.DESCR
 
 
 def test_cnoc2_with_sdss(data_home):
