@@ -3,6 +3,7 @@
 import functools
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import GroupKFold
@@ -10,7 +11,11 @@ from sklearn.pipeline import make_pipeline
 
 import skphotoz.nn.replica as replica
 from skphotoz import JointMorphZ
-from skphotoz.model_selection import StratifiedTypeKFold, cross_val_predict_pdf
+from skphotoz.model_selection import (
+    StratifiedTypeKFold,
+    cross_val_predict_joint,
+    cross_val_predict_pdf,
+)
 from skphotoz.nn.density import replica_pdf_range
 from skphotoz.pdf import default_z_grid
 
@@ -88,6 +93,47 @@ def test_per_fold_path_gives_normalised_pdfs_too(monkeypatch):
     # clone per fold trains with other batches and seeds).
     grid, pdf = cross_val_predict_pdf(model, X, y, cv=3, replicas=False, random_state=0)
     _assert_normalised(grid, pdf, 60)
+
+
+def test_return_joint_gives_both_from_one_training_of_the_folds(replica_calls):
+    X, y, _, _ = make_joint_sample(n=60)
+    model = JointMorphZ(redshift_pdf="mixture", **SMALL)
+    grid, pdf, joint = cross_val_predict_pdf(model, X, y, cv=3, random_state=0, return_joint=True)
+    assert len(replica_calls) == 1  # the folds trained once, for both outputs
+    # What the two separate calls give (same seeds, so the same replicas;
+    # the tolerance absorbs float32 sums whose order threads may change).
+    alone_grid, alone_pdf = cross_val_predict_pdf(model, X, y, cv=3, random_state=0)
+    points = cross_val_predict_joint(model, X, y, cv=3, random_state=0)
+    np.testing.assert_array_equal(grid, alone_grid)
+    np.testing.assert_allclose(pdf, alone_pdf, rtol=1e-4, atol=1e-6)
+    assert list(joint.columns) == list(points.columns)
+    np.testing.assert_allclose(
+        joint[["p_late", "z_phot"]], points[["p_late", "z_phot"]], rtol=1e-4, atol=1e-6
+    )
+    np.testing.assert_array_equal(joint["n_predictions"], points["n_predictions"])
+
+
+def test_return_joint_on_the_per_fold_path_fits_each_fold_once(monkeypatch):
+    import skphotoz.model_selection.out_of_fold as out_of_fold
+
+    fits = []
+    original = out_of_fold._fit_predict_fold
+
+    def counting(*args, **kwargs):
+        fits.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(out_of_fold, "_fit_predict_fold", counting)
+    X, y, _, _ = make_joint_sample(n=45)
+    X[::7, 2] = np.nan
+    pipeline = make_pipeline(SimpleImputer(), JointMorphZ(redshift_pdf="bins", **SMALL))
+    grid, pdf, joint = cross_val_predict_pdf(
+        pipeline, X, y, cv=3, replicas=False, random_state=0, return_joint=True
+    )
+    assert len(fits) == 3
+    _assert_normalised(grid, pdf, 45)
+    assert joint.index.equals(pd.RangeIndex(45)) and joint["n_predictions"].eq(1).all()
+    assert joint[["p_late", "z_phot"]].notna().all().all()
 
 
 def test_pipeline_with_an_imputer_and_groups(replica_calls):

@@ -176,12 +176,13 @@ def test_coverage_plot_follows_the_diagonal_for_calibrated_pdfs():
 # ---------------------------------------------------------------- the whole run
 def test_run_report_predicts_peers_and_pdfs_on_the_network_folds(tmp_path, monkeypatch):
     X, y, _ = report_sample(60, seed=2)
-    folds = []
+    folds, engines = [], []
     for name in ("cross_val_predict_joint", "cross_val_predict_pdf"):
         engine = getattr(model_selection, name)
 
-        def spy(*args, engine=engine, **kwargs):
+        def spy(*args, engine=engine, name=name, **kwargs):
             folds.append([(list(a), list(b)) for a, b in kwargs["cv"]])
+            engines.append((name, kwargs.get("return_joint", False)))
             return engine(*args, **kwargs)
 
         monkeypatch.setattr(model_selection, name, spy)
@@ -197,8 +198,10 @@ def test_run_report_predicts_peers_and_pdfs_on_the_network_folds(tmp_path, monke
         n_bootstrap=10,
     )
     html = path.read_text()
-    # the network, its PDFs and the peer: one set of folds
-    assert len(folds) == 3 and all(f == folds[0] for f in folds)
+    # the network (points and PDFs from one training of the folds) and the
+    # peer: one set of folds
+    assert engines == [("cross_val_predict_pdf", True), ("cross_val_predict_joint", False)]
+    assert all(f == folds[0] for f in folds)
     assert "redshift-PDF head mixture" in html
     assert "<th>RF pair − JointMorphZ</th>" in html and "random-forest" in html
     peers = pd.read_csv(tmp_path / "peers.csv")

@@ -137,7 +137,7 @@ def _check_sed_inputs(filters, templates):
 )
 @redshift_pdf_option(
     "Give the network a redshift-PDF head and add the out-of-sample PDFs' PIT "
-    "histogram, interval coverage and PDF metrics (the folds train once more for them)."
+    "histogram, interval coverage and PDF metrics (from the same trained folds as the points)."
 )
 @click.option(
     "-o",

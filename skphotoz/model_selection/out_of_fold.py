@@ -15,9 +15,10 @@ analysis. It chooses between two ways of training the folds:
 * **Per fold.** Any other estimator is cloned and fitted once per fold
   through ``joblib.Parallel``.
 
-Both paths collect either the point outputs (``cross_val_predict_joint``)
-or redshift PDFs on one grid (``cross_val_predict_pdf``) of each split's
-test rows.
+Both paths collect the point outputs (``cross_val_predict_joint``), the
+redshift PDFs on one grid (``cross_val_predict_pdf``), or both from the
+same trained folds (``cross_val_predict_pdf(..., return_joint=True)``) of
+each split's test rows.
 """
 
 from __future__ import annotations
@@ -341,6 +342,29 @@ class _PdfOutputs:
         return out
 
 
+class _PointAndPdfOutputs:
+    """Both collectors on the same trained folds: (n_test, 2 + G), p_late and z_phot first.
+
+    Training the folds is what costs; predicting them twice (points, then
+    PDFs) is small beside it, so each collector keeps its own prediction.
+    """
+
+    def __init__(self, point, pdf):
+        self.point, self.pdf = point, pdf
+
+    def as_array(self, part):
+        point, pdf = part
+        return np.column_stack([self.point.as_array(point), self.pdf.as_array(pdf)])
+
+    def of_fold(self, model, X_test):
+        return self.point.of_fold(model, X_test), self.pdf.of_fold(model, X_test)
+
+    def of_replicas(self, model, inputs, density, limits, splits):
+        points = self.point.of_replicas(model, inputs, density, limits, splits)
+        pdfs = self.pdf.of_replicas(model, inputs, density, limits, splits)
+        return list(zip(points, pdfs, strict=True))
+
+
 def _replica_chunk(estimator, settings, X, y, splits, seed, verbose, collect):
     model, inputs, density, limits = _fold_replicas(
         estimator, settings, X, y, splits, seed, verbose
@@ -479,6 +503,11 @@ def cross_val_predict_joint(
     """
     engine = dict(n_jobs=n_jobs, replicas=replicas, random_state=random_state, verbose=verbose)
     mean, count = _held_out_means(estimator, X, y, cv, None, _PointOutputs.of(estimator), engine)
+    return _joint_frame(mean, count, X)
+
+
+def _joint_frame(mean, count, X):
+    """cross_val_predict_joint's frame from the held-out means (p_late, z_phot first)."""
     frame = pd.DataFrame({"p_late": mean[:, 0], "z_phot": mean[:, 1], "n_predictions": count})
     frame.index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
     return frame
@@ -512,6 +541,7 @@ def cross_val_predict_pdf(
     replicas="auto",
     random_state=None,
     verbose=0,
+    return_joint=False,
 ):
     """Out-of-fold redshift PDF p(z) of every galaxy, by the model that did not see it.
 
@@ -544,6 +574,10 @@ def cross_val_predict_pdf(
         Group labels for a group-aware splitter.
     n_jobs, replicas, random_state, verbose
         As in :func:`cross_val_predict_joint`.
+    return_joint : bool, default=False
+        Also return what :func:`cross_val_predict_joint` gives with the same
+        arguments, from the same trained folds: a caller who wants both
+        trains every fold once, not twice.
 
     Returns
     -------
@@ -552,6 +586,9 @@ def cross_val_predict_pdf(
         Densities integrating to 1 over ``z_grid`` (trapezoid rule); a row of
         NaN for a galaxy never out of fold or given no PDF (fewer observed
         bands than ``min_observed_bands``, on either path).
+    joint : DataFrame
+        Only with ``return_joint``: ``p_late``, ``z_phot`` and
+        ``n_predictions``, as :func:`cross_val_predict_joint` gives them.
 
     Raises
     ------
@@ -576,6 +613,9 @@ def cross_val_predict_pdf(
     ((200,), (30, 200))
     >>> bool(np.allclose(np.trapezoid(pdf, grid, axis=1), 1.0))
     True
+    >>> _, _, joint = cross_val_predict_pdf(model, X, y, cv=3, random_state=0, return_joint=True)
+    >>> list(joint.columns)  # the points too, from the same trained folds
+    ['p_late', 'z_phot', 'n_predictions']
     """
     _check_pdf_estimator(estimator)
     final = final_estimator(estimator)
@@ -590,5 +630,9 @@ def cross_val_predict_pdf(
     else:
         grid = check_z_grid(z_grid, training_range=sample_range)
     engine = dict(n_jobs=n_jobs, replicas=replicas, random_state=random_state, verbose=verbose)
-    pdf, _ = _held_out_means(estimator, X, y, cv, groups, _PdfOutputs(grid), engine)
-    return grid, pdf
+    if not return_joint:
+        pdf, _ = _held_out_means(estimator, X, y, cv, groups, _PdfOutputs(grid), engine)
+        return grid, pdf
+    collect = _PointAndPdfOutputs(_PointOutputs.of(estimator), _PdfOutputs(grid))
+    mean, count = _held_out_means(estimator, X, y, cv, groups, collect, engine)
+    return grid, mean[:, 2:], _joint_frame(mean, count, X)

@@ -265,8 +265,8 @@ def run_report(
     redshift_pdf : {None, "mixture", "bins"}, default=None
         Give the network a redshift-PDF head (as
         :func:`~skphotoz.nn.factory.make_model`) and report its out-of-sample PDFs
-        (:func:`skphotoz.model_selection.cross_val_predict_pdf`, which trains
-        the folds once more): PIT histogram, interval coverage and
+        (:func:`skphotoz.model_selection.cross_val_predict_pdf`, from the
+        same trained folds as the point predictions): PIT histogram, interval coverage and
         :func:`skphotoz.metrics.pdf_metrics`.
     loo : bool, default=False
         Leave-one-out predictions (the paper's; one training per galaxy);
@@ -343,23 +343,34 @@ def run_report(
     if verbose:
         print(f"Out-of-sample predictions ({how}) ...")
     splits = report_splits(X, y, loo=loo, n_folds=n_folds, random_state=random_state)
-    predictions = out_of_sample_predictions(
-        estimator, X, y, cv=splits, random_state=random_state, verbose=verbose
-    )
+    pdf_predictions = None
+    if redshift_pdf is None:
+        predictions = out_of_sample_predictions(
+            estimator, X, y, cv=splits, random_state=random_state, verbose=verbose
+        )
+    else:
+        from skphotoz.model_selection import cross_val_predict_pdf
+
+        if verbose:
+            print(f"(with the redshift PDFs, from the same {how})")
+        # The points and the PDFs from one training of the folds, not two.
+        z_grid, pdf, joint = cross_val_predict_pdf(
+            estimator,
+            X,
+            y,
+            cv=splits,
+            z_grid=None,
+            random_state=random_state,
+            verbose=verbose,
+            return_joint=True,
+        )
+        pdf_predictions = (z_grid, pdf)
+        predictions = joint[["p_late", "z_phot"]].reset_index(drop=True)
     unscored = int(predictions[["p_late", "z_phot"]].isna().any(axis=1).sum())
     if unscored:
         raise ValueError(
             f"{unscored} galaxies got no out-of-sample prediction (too few observed bands, "
             "see JointMorphZ's min_observed_bands); leave them out of X and y, or impute."
-        )
-    pdf_predictions = None
-    if redshift_pdf is not None:
-        from skphotoz.model_selection import cross_val_predict_pdf
-
-        if verbose:
-            print(f"Out-of-sample redshift PDFs ({how}) ...")
-        pdf_predictions = cross_val_predict_pdf(
-            estimator, X, y, cv=splits, z_grid=None, random_state=random_state, verbose=verbose
         )
     peer_predictions, peer_notes = {}, []
     for name, peer in peer_estimators(
