@@ -254,6 +254,12 @@ FIGURES = [
 ]
 
 
+def paired_difference(rows, peer, figure):
+    """Mean per-fold difference of ``figure`` from ``peer``, and its standard error."""
+    diff = rows[figure] - peer[figure]
+    return diff.mean(), diff.std(ddof=1) / np.sqrt(len(diff))
+
+
 def paired_cells(rows, peer, figures):
     """Table cells "mean (paired difference from ``peer`` ± its standard error)".
 
@@ -266,9 +272,8 @@ def paired_cells(rows, peer, figures):
         if peer is None:
             cells.append(f"{mean:.4f}")
             continue
-        diff = rows[figure] - peer[figure]
-        err = diff.std(ddof=1) / np.sqrt(len(diff))
-        cells.append(f"{mean:.4f} ({diff.mean():+.4f}±{err:.4f})")
+        diff, err = paired_difference(rows, peer, figure)
+        cells.append(f"{mean:.4f} ({diff:+.4f}±{err:.4f})")
     return cells
 
 
@@ -305,9 +310,8 @@ def verdicts(frame, contender, seed=0):
             continue
         cells = []
         for figure, sign in TARGET.items():
-            diff = rows[figure] - peer[figure]
-            err = diff.std(ddof=1) / np.sqrt(len(diff))
-            better = sign * diff.mean()
+            diff, err = paired_difference(rows, peer, figure)
+            better = sign * diff
             # A difference in one fold alone has |mean| equal to its standard
             # error in exact arithmetic; rounding must not make that a win.
             if better > err * (1 + 1e-9):
@@ -315,7 +319,7 @@ def verdicts(frame, contender, seed=0):
             else:
                 verdict = "ahead" if better > 0 else "tie" if better == 0 else "behind"
             tally[verdict] += 1
-            cells.append(f"{diff.mean():+.4f}±{err:.4f} {verdict}")
+            cells.append(f"{diff:+.4f}±{err:.4f} {verdict}")
         lines.append(f"| {sample} | " + " | ".join(cells) + " |")
     lines.append(", ".join(f"{k} {v}" for k, v in tally.items()))
     return "\n".join(lines)
